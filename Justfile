@@ -1,0 +1,57 @@
+# emojitui: `just run` starts the app, `just test` runs the tests.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+python := env_var_or_default("PYTHON", "python3")
+venv := ".venv"
+bin := venv / "bin"
+
+# list the recipes
+default:
+    @just --list
+
+# create .venv with everything: the app, training (TensorFlow) and dev tools; quick when done
+setup:
+    @just _venv "all" ".[train,dev]"
+
+# the app's runtime only (what `just run` needs); quick when done
+setup-app:
+    @if [ -f {{venv}}/.stamp-all ] && [ {{venv}}/.stamp-all -nt pyproject.toml ]; then exit 0; fi; just _venv "app" "."
+
+_venv stamp spec:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ -f {{venv}}/.stamp-{{stamp}} ] && [ {{venv}}/.stamp-{{stamp}} -nt pyproject.toml ]; then exit 0; fi
+    {{python}} -c 'import sys; assert sys.version_info >= (3, 11), "emojitui needs Python 3.11+"'
+    [ -x {{bin}}/python ] || {{python}} -m venv {{venv}}
+    start=$(date +%s)
+    {{bin}}/python -m pip install --quiet --upgrade pip
+    {{bin}}/python -m pip install --quiet -e '{{spec}}'
+    touch {{venv}}/.stamp-{{stamp}}
+    echo "setup ({{stamp}}) done in $(( $(date +%s) - start ))s"
+
+# start the app; with no camera it says so and runs the built-in demo (args go to emojitui)
+run *ARGS: setup-app
+    {{bin}}/emojitui {{ARGS}}
+
+# rebuild the model end to end: train (or --resume), export int8, verify, evaluate, write the card
+train *ARGS: setup
+    {{bin}}/python -m trainer all {{ARGS}}
+
+# run the tests (those that need ../shared skip with a reason when it is absent)
+test *ARGS: setup
+    {{bin}}/python -m pytest {{ARGS}}
+
+# benchmarks: pipeline fps per stage on a test video, model latency; results go to bench/results
+bench *ARGS: setup
+    {{bin}}/python -m bench {{ARGS}}
+
+# lint and format check
+lint: setup
+    {{bin}}/ruff check .
+    {{bin}}/ruff format --check .
+
+# fix what ruff can fix and format the code
+fmt: setup
+    {{bin}}/ruff check --fix .
+    {{bin}}/ruff format .

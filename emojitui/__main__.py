@@ -1,0 +1,5 @@
+import sys
+
+from emojitui.cli import main
+
+sys.exit(main())

@@ -1,0 +1,117 @@
+"""The expression classifier: the int8 TFLite model run by LiteRT, all faces in one call.
+
+Labels and the input spec come from the model card beside the file; quantisation uses the
+tensors' own scale and zero point, so any compatible int8, uint8 or float model works.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from emojitui.errors import UserError
+from emojitui.shared.model_card import ModelCard, ModelCardError, card_path_for, read_card
+
+
+class ModelError(UserError):
+    """A missing, corrupt or incompatible model file."""
+
+
+class ExpressionClassifier:
+    """`classify(crops)` maps (N, H, W) uint8 face crops to (N, classes) probabilities."""
+
+    def __init__(self, model_path: Path, threads: int = 1) -> None:
+        self.path = model_path
+        if not model_path.is_file():
+            raise ModelError(f"model file {model_path} not found: pass --model PATH or run `just train`")
+        try:
+            self.card: ModelCard = read_card(card_path_for(model_path))
+        except ModelCardError as exc:
+            raise ModelError(f"{exc}") from None
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+
+            with _quiet_native_stderr():
+                self._interpreter = Interpreter(model_path=str(model_path), num_threads=threads)
+                self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"model file {model_path} is not a usable TFLite model ({_first_line(exc)})") from None
+        inputs, outputs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ModelError(f"model file {model_path} must have one input and one output")
+        self._input, self._output = inputs[0], outputs[0]
+        spec = self.card.input
+        expected = (spec.height, spec.width, spec.channels)
+        if tuple(self._input["shape"][1:]) != expected or self._output["shape"][-1] != len(self.card.labels):
+            raise ModelError(
+                f"model file {model_path} does not match its card: input {self._input['shape'].tolist()}, "
+                f"output {self._output['shape'].tolist()}, card says {expected} and {len(self.card.labels)} labels"
+            )
+        self._batch = 1
+        self._in_scale, self._in_zero = self._input["quantization"]
+        self._out_scale, self._out_zero = self._output["quantization"]
+
+    @property
+    def labels(self) -> list[str]:
+        return self.card.labels
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.card.input.width, self.card.input.height
+
+    def classify(self, crops: np.ndarray) -> np.ndarray:
+        """All crops in one invoke (the input is resized to the batch when it changes)."""
+        count = len(crops)
+        if count == 0:
+            return np.zeros((0, len(self.labels)), np.float32)
+        if count != self._batch:
+            shape = [count, *self._input["shape"][1:]]
+            self._interpreter.resize_tensor_input(self._input["index"], shape)
+            self._interpreter.allocate_tensors()
+            self._batch = count
+        x = crops.reshape(count, *self._input["shape"][1:])
+        self._interpreter.set_tensor(self._input["index"], self._quantise(x))
+        self._interpreter.invoke()
+        raw = self._interpreter.get_tensor(self._output["index"])
+        if self._output["dtype"] in (np.int8, np.uint8) and self._out_scale:
+            probs = (raw.astype(np.float32) - self._out_zero) * self._out_scale
+        else:
+            probs = raw.astype(np.float32)
+        probs = np.clip(probs, 0.0, None)
+        return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-6)
+
+    def _quantise(self, x: np.ndarray) -> np.ndarray:
+        dtype = self._input["dtype"]
+        if dtype == np.uint8 and self._in_scale == 1.0 and self._in_zero == 0:
+            return x.astype(np.uint8, copy=False)
+        values = x.astype(np.float32)
+        if dtype in (np.int8, np.uint8):
+            info = np.iinfo(dtype)
+            return np.clip(np.round(values / self._in_scale + self._in_zero), info.min, info.max).astype(dtype)
+        return values.astype(dtype)
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence LiteRT's native "Created TensorFlow Lite XNNPACK delegate" line on fd 2."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,228 @@
+"""`emojitui`: the command line. Builds everything before any screen opens, so every startup
+problem is one line with a hint and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from emojitui import __version__, locations
+from emojitui.errors import UserError
+
+EXAMPLES = """examples:
+  emojitui                              live from the first camera (the demo when there is none)
+  emojitui --source video.mp4           a video file (also: an image, a folder, picamera, demo)
+  emojitui --image photo.jpg --json     one photo, one JSON object
+  emojitui --source 0 --headless        JSON lines per frame, no screen (Ctrl-C for the summary)
+  emojitui bench --source demo --json   pipeline speed per stage
+  emojitui history --csv out.csv        export the last session's history
+"""
+
+
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("engine")
+    group.add_argument("--model", type=Path, default=None, help="the .tflite model (its .json card beside it)")
+    group.add_argument(
+        "--mirror",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="flip frames left-right (default: on for cameras)",
+    )
+    group.add_argument("--resolution", help="camera resolution, e.g. 640x480")
+    group.add_argument(
+        "--detect-width", type=int, default=320, help="width the frame is scaled to for face detection (default 320)"
+    )
+    group.add_argument(
+        "--detect-every", type=int, default=3, help="run detection every N frames, track between (default 3)"
+    )
+    group.add_argument(
+        "--smooth-time", type=float, default=0.15, help="smoothing time constant, seconds (default 0.15)"
+    )
+    group.add_argument(
+        "--smooth-margin", type=float, default=0.10, help="lead a new label needs before it shows (default 0.10)"
+    )
+    group.add_argument("--config", type=Path, default=None, help="config file with [emoji] choices")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emojitui",
+        description="Real-time facial expression to emoji, in your terminal.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"emojitui {__version__}")
+    parser.add_argument(
+        "--source",
+        default="auto",
+        help="camera index, /dev/videoN, video, image, folder, picamera, demo (default: camera 0, else demo)",
+    )
+    parser.add_argument("--image", type=Path, help="classify the faces in one image and exit")
+    parser.add_argument("--json", action="store_true", help="with --image: print one JSON object")
+    parser.add_argument("--headless", action="store_true", help="no screen: JSON lines per frame on stdout")
+    parser.add_argument("--events", action="store_true", help="with --headless: one line per change of emotion instead")
+    parser.add_argument("--frames", type=int, default=0, help="stop after N frames (headless)")
+    parser.add_argument("--snapshot-dir", type=Path, default=None, help="where `s` saves snapshots")
+    parser.add_argument(
+        "--snapshot", type=Path, default=None, help="with --image: also save an annotated snapshot to this folder"
+    )
+    parser.add_argument("--history-dir", type=Path, default=None, help="where session history files go")
+    parser.add_argument("--no-history", action="store_true", help="do not write a history file")
+    parser.add_argument("--no-preview", action="store_true", help="start with the camera preview hidden")
+    _add_engine_options(parser)
+    return parser
+
+
+def build_bench_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emojitui bench", description="Run the pipeline as fast as it can and time each stage."
+    )
+    parser.add_argument("--source", default="demo", help="what to read (default: the demo loop, once)")
+    parser.add_argument("--frames", type=int, default=0, help="stop after N frames")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    _add_engine_options(parser)
+    return parser
+
+
+def build_history_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="emojitui history", description="Summarise or export a session history.")
+    parser.add_argument("file", nargs="?", type=Path, help="a session .jsonl (default: the latest)")
+    parser.add_argument("--csv", type=Path, help="write the events as CSV to this file")
+    parser.add_argument("--history-dir", type=Path, default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv[:1] == ["bench"]:
+            return _bench(build_bench_parser().parse_args(argv[1:]))
+        if argv[:1] == ["history"]:
+            return _history(build_history_parser().parse_args(argv[1:]))
+        return _run(build_parser().parse_args(argv))
+    except UserError as exc:
+        print(f"emojitui: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def _engine(args: argparse.Namespace, history=None):
+    from emojitui.classifier import ExpressionClassifier
+    from emojitui.config import load_emoji_table
+    from emojitui.pipeline import Engine, EngineConfig
+    from emojitui.smoothing import SmoothingConfig
+
+    if args.detect_width < 80 or args.detect_every < 1:
+        raise UserError("--detect-width must be >= 80 and --detect-every >= 1")
+    classifier = ExpressionClassifier(args.model or locations.default_model_path())
+    config = EngineConfig(
+        detect_width=args.detect_width,
+        detect_every=args.detect_every,
+        smoothing=SmoothingConfig(time_constant=args.smooth_time, margin=args.smooth_margin),
+    )
+    emoji = load_emoji_table(args.config or locations.config_path())
+    return Engine(classifier, config, emoji, history)
+
+
+def _open(spec: str, args: argparse.Namespace, live_stills: bool, demo_live: bool):
+    """Open the source; `auto` is camera 0, else the demo with a one-line note."""
+    from emojitui.sources import CameraUnavailable, open_source, parse_resolution
+
+    resolution = parse_resolution(args.resolution)
+    if spec != "auto":
+        return open_source(spec, resolution, live_stills=live_stills, demo_live=demo_live), False
+    try:
+        return open_source("0", resolution), False
+    except CameraUnavailable:
+        print("emojitui: no camera found; running the built-in demo (pass --source to choose)", file=sys.stderr)
+        return open_source("demo", demo_live=demo_live), True
+
+
+def _history_for(args: argparse.Namespace, source_name: str, started: float):
+    from emojitui.history import SessionHistory, new_history_path
+
+    if args.no_history:
+        return SessionHistory(None, started, source_name)
+    folder = args.history_dir or locations.history_dir()
+    try:
+        return SessionHistory(new_history_path(folder), started, source_name)
+    except OSError as exc:
+        raise UserError(
+            f"cannot write history in {folder} ({exc.strerror}): pass --history-dir or --no-history"
+        ) from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.image:
+        from emojitui.headless import image_report
+
+        return image_report(args.image, _engine(args), args.json, args.snapshot)
+    engine = _engine(args)  # the model first: a bad model is reported before the camera opens
+    source, is_demo = _open(args.source, args, live_stills=not args.headless, demo_live=True)
+    mirror = source.live if args.mirror is None else args.mirror
+    started = time.monotonic() if source.live or source.name == "demo" else 0.0
+    engine.history = _history_for(args, source.name, started)
+    if args.headless:
+        from emojitui.headless import stream
+
+        return stream(source, engine, mirror, args.events, args.frames)
+    from emojitui.ui.app import EmojiApp
+
+    app = EmojiApp(
+        engine=engine,
+        source=source,
+        mirror=mirror,
+        demo=is_demo or source.name == "demo",
+        snapshot_dir=args.snapshot_dir or locations.snapshot_dir(),
+        show_preview=not args.no_preview,
+    )
+    app.run()
+    summary = app.session_summary
+    if summary is not None:
+        emoji = {name: choice.main for name, choice in engine.emoji.items()}
+        print(summary.to_text(emoji))
+        if engine.history and engine.history.path:
+            print(f"history: {engine.history.path}")
+    return app.return_code or 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from emojitui.headless import bench
+
+    engine = _engine(args)
+    source, _ = _open(args.source, args, live_stills=False, demo_live=False)
+    result = bench(source, engine, args.frames) | {"source": source.name}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        stages = "  ".join(f"{k} {v:.2f} ms" for k, v in result["stages_ms"].items())
+        print(f"{result['frames']} frames at {result['fps']} fps; medians: {stages}")
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    from emojitui.history import export_csv, read_events
+
+    folder = args.history_dir or locations.history_dir()
+    path = args.file
+    if path is None:
+        files = sorted(folder.glob("session-*.jsonl")) if folder.is_dir() else []
+        if not files:
+            raise UserError(f"no session history in {folder}: run emojitui first")
+        path = files[-1]
+    if not path.is_file():
+        raise UserError(f"{path}: no such history file")
+    if args.csv:
+        rows = export_csv(path, args.csv)
+        print(f"wrote {rows} events to {args.csv}")
+        return 0
+    events = read_events(path)
+    print(f"{path}: {len(events)} events")
+    for event in events[-20:]:
+        when, confidence = event["time"][11:19], event["confidence"] * 100
+        print(f"  {when}  face {event['face']}  {event['emoji']} {event['emotion']:<9} {confidence:4.0f}%")
+    return 0

@@ -1,0 +1,37 @@
+"""The optional config file: which emoji each class shows (and its alternatives).
+
+    # ~/.config/emojitui/config.toml
+    [emoji]
+    happy = "😊"            # the main emoji for a class
+    sad = ["😭", "😢"]      # or a list: main first, then alternatives
+
+Unknown classes or wrong types are one-line errors naming the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from emojitui.errors import UserError
+from emojitui.shared.emotions import CLASS_NAMES, DEFAULT_EMOJI, EmojiChoice
+
+
+def load_emoji_table(path: Path | None) -> dict[str, EmojiChoice]:
+    """Defaults overlaid with the `[emoji]` table of the config file, when there is one."""
+    table = dict(DEFAULT_EMOJI)
+    if path is None or not path.is_file():
+        return table
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UserError(f"config file {path} is not valid TOML ({exc}): fix or remove it") from None
+    for name, value in raw.get("emoji", {}).items():
+        if name not in CLASS_NAMES:
+            raise UserError(f"config file {path}: unknown class {name!r} in [emoji] (use {', '.join(CLASS_NAMES)})")
+        choices = [value] if isinstance(value, str) else value
+        if not isinstance(choices, list) or not choices or not all(isinstance(c, str) and c for c in choices):
+            raise UserError(f"config file {path}: [emoji] {name} must be an emoji or a list of emoji")
+        rest = [c for c in (*choices[1:], *table[name].all) if c != choices[0]]
+        table[name] = EmojiChoice(choices[0], tuple(dict.fromkeys(rest))[:4])
+    return table

@@ -1,0 +1,141 @@
+"""Headless modes: one image to JSON or a table, a stream of JSON lines, and the benchmark."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from emojitui.capture import LatestFrameCapture
+from emojitui.pipeline import Engine, FaceResult
+from emojitui.sources import Frame, FrameSource, read_image
+
+
+def image_report(path: Path, engine: Engine, as_json: bool, snapshot: Path | None = None) -> int:
+    image = read_image(path)
+    faces = engine.classify_still(image)
+    if snapshot:
+        from emojitui.snapshot import save_snapshot
+
+        saved = save_snapshot(snapshot, image, faces, engine.labels, str(path))
+        print(f"snapshot: {saved}", file=sys.stderr)
+    if as_json:
+        payload = {"image": str(path), "faces": [_face_json(f, engine.labels) for f in faces]}
+        print(json.dumps(payload, ensure_ascii=False))
+        return 0
+    _print_table(path, faces, engine.labels)
+    return 0
+
+
+def _face_json(face: FaceResult, labels: list[str]) -> dict:
+    data = face.as_json(labels)
+    del data["id"]
+    return data
+
+
+def _print_table(path: Path, faces: list[FaceResult], labels: list[str]) -> None:
+    """Classes as rows and faces as columns, so it fits 80 columns with several faces."""
+    console = Console()
+    if not faces:
+        console.print(f"{path}: no face found")
+        return
+    table = Table(title=f"{path.name}: {len(faces)} face(s)", title_justify="left")
+    table.add_column("")
+    for number, face in enumerate(faces, start=1):
+        x, y, w, h = face.box.as_ints()
+        table.add_column(f"face {number}\n{w}x{h} at {x},{y}", justify="right")
+    table.add_row("[b]emotion[/b]", *(f"[b]{f.emoji} {f.label}[/b]" for f in faces))
+    for index, name in enumerate(labels):
+        table.add_row(name, *(f"{f.probabilities[index] * 100:.0f}%" for f in faces))
+    console.print(table)
+
+
+def frames(source: FrameSource, mirror: bool) -> Iterator[Frame]:
+    """Every frame of a file; the newest frame of a live camera (through the capture thread)."""
+    if not source.live:
+        while (frame := source.read()) is not None:
+            if mirror:
+                frame.image = frame.image[:, ::-1].copy()
+            yield frame
+        return
+    capture = LatestFrameCapture(source, mirror=mirror, on_status=lambda m: print(m, file=sys.stderr))
+    capture.start()
+    try:
+        while not capture.ended:
+            frame = capture.latest(timeout=1.0)
+            if frame is not None:
+                yield frame
+    finally:
+        capture.stop()
+
+
+def stream(source: FrameSource, engine: Engine, mirror: bool, events_only: bool, max_frames: int) -> int:
+    """One JSON line per frame (or per event) until the source ends or Ctrl-C; then the summary."""
+    out = sys.stdout
+    processed = 0
+    last_time = engine.history.started if engine.history else 0.0
+    try:
+        for frame in frames(source, mirror):
+            result = engine.process(frame)
+            processed += 1
+            last_time = frame.time
+            if events_only:
+                for event in result.events:
+                    out.write(json.dumps({"event": _event_json(event)}, ensure_ascii=False) + "\n")
+            else:
+                record = {
+                    "frame": frame.index,
+                    "time": round(frame.time, 3),
+                    "faces": [f.as_json(engine.labels) for f in result.faces],
+                }
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+            if max_frames and processed >= max_frames:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        source.close()
+    if engine.history:
+        summary = engine.history.close(last_time)
+        out.write(json.dumps({"summary": summary.__dict__ | {"frames": processed}}, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _event_json(event) -> dict:
+    from dataclasses import asdict
+
+    return asdict(event)
+
+
+def bench(source: FrameSource, engine: Engine, max_frames: int) -> dict:
+    """Run the pipeline as fast as it can; medians (and means) per stage in milliseconds."""
+    stages: dict[str, list[float]] = {"capture": [], "detect": [], "classify": [], "total": []}
+    started = time.perf_counter()
+    count = 0
+    while not max_frames or count < max_frames:
+        before = time.perf_counter()
+        frame = source.read()
+        captured = time.perf_counter()
+        if frame is None:
+            break
+        result = engine.process(frame)
+        stages["capture"].append((captured - before) * 1000)
+        stages["detect"].append(result.stages_ms["detect"])
+        stages["classify"].append(result.stages_ms["classify"])
+        stages["total"].append((captured - before) * 1000 + result.stages_ms["total"])
+        count += 1
+    elapsed = time.perf_counter() - started
+    source.close()
+    return {
+        "frames": count,
+        "fps": round(count / elapsed, 1) if elapsed else 0.0,
+        "stages_ms": {k: round(statistics.median(v), 3) if v else 0.0 for k, v in stages.items()},
+        "mean_ms": {k: round(statistics.fmean(v), 3) if v else 0.0 for k, v in stages.items()},
+    }

@@ -1,0 +1,167 @@
+"""Session history: every change of a face's emotion, appended to a JSON-lines file.
+
+Each event is written and flushed (and fsynced) as it happens, so killing the process loses
+nothing already shown. The file starts with a `start` record and, on a clean exit, ends with
+a `summary` record; `export_csv` turns it into a spreadsheet-friendly CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO
+
+from emojitui.shared.atomic import write_text_atomic
+
+CSV_FIELDS = ("time", "t", "face", "emotion", "emoji", "confidence", "previous", "previous_duration_s")
+
+
+@dataclass(frozen=True, slots=True)
+class EmotionEvent:
+    """A face's shown emotion changed (or the face appeared: `previous` is None)."""
+
+    time: str  # ISO-8601 wall clock
+    t: float  # seconds since the session started
+    face: int
+    emotion: str
+    emoji: str
+    confidence: float
+    previous: str | None
+    previous_duration_s: float | None
+
+
+@dataclass
+class SessionSummary:
+    """Time spent per emotion and number of changes, over all faces."""
+
+    duration_s: float = 0.0
+    changes: int = 0
+    faces: int = 0
+    seconds_per_emotion: dict[str, float] = field(default_factory=dict)
+
+    def dominant(self) -> str | None:
+        return max(self.seconds_per_emotion, key=self.seconds_per_emotion.get) if self.seconds_per_emotion else None
+
+    def to_text(self, emoji: dict[str, str]) -> str:
+        lines = [f"session {self.duration_s:.1f}s, {self.faces} face(s), {self.changes} change(s) of emotion"]
+        total = sum(self.seconds_per_emotion.values()) or 1.0
+        for name, seconds in sorted(self.seconds_per_emotion.items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {emoji.get(name, ' ')} {name:<9}{seconds:7.1f}s {100 * seconds / total:5.1f}%")
+        return "\n".join(lines)
+
+
+class SessionHistory:
+    """Keeps per-face current emotion, the event log and running time per emotion."""
+
+    def __init__(self, path: Path | None, started: float, source: str = "") -> None:
+        self.path = path
+        self.started = started
+        self.events: list[EmotionEvent] = []
+        self._current: dict[int, tuple[str, float]] = {}  # face -> (emotion, since)
+        self._seconds: defaultdict[str, float] = defaultdict(float)
+        self._faces: set[int] = set()
+        self._changes = 0
+        self._handle: IO[str] | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = path.open("a", encoding="utf-8")
+            self._write({"type": "start", "time": _now_iso(), "source": source})
+
+    def record(self, now: float, face: int, emotion: str, emoji: str, confidence: float) -> EmotionEvent:
+        previous = self._current.get(face)
+        duration = None
+        if previous:
+            duration = round(now - previous[1], 3)
+            self._seconds[previous[0]] += now - previous[1]
+            self._changes += 1
+        event = EmotionEvent(
+            time=_now_iso(),
+            t=round(now - self.started, 3),
+            face=face,
+            emotion=emotion,
+            emoji=emoji,
+            confidence=round(float(confidence), 4),
+            previous=previous[0] if previous else None,
+            previous_duration_s=duration,
+        )
+        self._current[face] = (emotion, now)
+        self._faces.add(face)
+        self.events.append(event)
+        self._write({"type": "event", **asdict(event)})
+        return event
+
+    def face_left(self, now: float, face: int) -> None:
+        """A face left the view: its current emotion stops accumulating time."""
+        current = self._current.pop(face, None)
+        if current:
+            self._seconds[current[0]] += now - current[1]
+
+    def summary(self, now: float) -> SessionSummary:
+        seconds = defaultdict(float, self._seconds)
+        for emotion, since in self._current.values():
+            seconds[emotion] += now - since
+        return SessionSummary(
+            duration_s=round(now - self.started, 3),
+            changes=self._changes,
+            faces=len(self._faces),
+            seconds_per_emotion={k: round(v, 3) for k, v in seconds.items() if v > 0},
+        )
+
+    def close(self, now: float) -> SessionSummary:
+        summary = self.summary(now)
+        self._write({"type": "summary", "time": _now_iso(), **asdict(summary)})
+        if self._handle:
+            self._handle.close()
+            self._handle = None
+        return summary
+
+    def _write(self, record: dict) -> None:
+        if self._handle is None:
+            return
+        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+
+def new_history_path(folder: Path) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"session-{stamp}.jsonl"
+    counter = 1
+    while path.exists():
+        counter += 1
+        path = folder / f"session-{stamp}-{counter}.jsonl"
+    return path
+
+
+def read_events(path: Path) -> list[dict]:
+    """The event records of a history file; a torn last line (killed mid-write) is ignored."""
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if record.get("type") == "event":
+            events.append(record)
+    return events
+
+
+def export_csv(history_path: Path, csv_path: Path) -> int:
+    """Write the history's events as CSV (atomically); returns how many rows."""
+    events = read_events(history_path)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(events)
+    write_text_atomic(csv_path, buffer.getvalue())
+    return len(events)
+
+
+def _now_iso() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="milliseconds")

@@ -1,0 +1,46 @@
+"""Where emojitui reads and writes: the model, config, history and snapshots.
+
+XDG on Linux (and the same layout elsewhere), each overridable by an environment variable or
+a command-line option. Nothing is ever sent anywhere: these are all local paths.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ASSETS_DIR = PACKAGE_DIR / "assets"
+EMOJI_DIR = ASSETS_DIR / "emoji"
+DEMO_DIR = ASSETS_DIR / "demo"
+
+
+def default_model_path() -> Path:
+    """$EMOJITUI_MODEL, else `models/emotion.tflite` of the checkout the package runs from."""
+    override = os.environ.get("EMOJITUI_MODEL")
+    return Path(override) if override else PACKAGE_DIR.parent / "models" / "emotion.tflite"
+
+
+def _xdg(variable: str, fallback: str) -> Path:
+    base = os.environ.get(variable)
+    return (Path(base) if base else Path.home() / fallback) / "emojitui"
+
+
+def data_dir() -> Path:
+    """$EMOJITUI_DATA_DIR, else $XDG_DATA_HOME/emojitui (~/.local/share/emojitui)."""
+    override = os.environ.get("EMOJITUI_DATA_DIR")
+    return Path(override) if override else _xdg("XDG_DATA_HOME", ".local/share")
+
+
+def history_dir() -> Path:
+    return data_dir() / "history"
+
+
+def snapshot_dir() -> Path:
+    return data_dir() / "snapshots"
+
+
+def config_path() -> Path:
+    """$EMOJITUI_CONFIG, else $XDG_CONFIG_HOME/emojitui/config.toml."""
+    override = os.environ.get("EMOJITUI_CONFIG")
+    return Path(override) if override else _xdg("XDG_CONFIG_HOME", ".config") / "config.toml"

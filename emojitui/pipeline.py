@@ -1,0 +1,169 @@
+"""The engine: frame -> faces -> expression probabilities -> smoothed labels -> events.
+
+No UI here: the TUI, the headless modes and the benchmark all drive `Engine.process`. Per
+frame it does the least it can: one grey conversion, detection only every `detect_every`
+frames, one classifier call for all faces, and no logging.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from emojitui.classifier import ExpressionClassifier
+from emojitui.faces import FER_CROP_SCALE, FER_CROP_SHIFT_UP, Box, FaceDetector, FaceTracker, crop_face
+from emojitui.history import EmotionEvent, SessionHistory
+from emojitui.shared.emotions import DEFAULT_EMOJI, EmojiChoice
+from emojitui.smoothing import LabelSmoother, SmoothingConfig
+from emojitui.sources import Frame
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Detection and smoothing settings; defaults chosen by measurement (see the README)."""
+
+    detect_width: int = 320
+    detect_every: int = 3
+    crop_scale: float = FER_CROP_SCALE
+    crop_shift_up: float = FER_CROP_SHIFT_UP
+    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
+
+
+@dataclass(slots=True)
+class FaceResult:
+    id: int
+    box: Box
+    probabilities: np.ndarray  # smoothed, in `labels` order
+    raw_probabilities: np.ndarray  # this frame's, unsmoothed
+    label: str
+    emoji: str
+    confidence: float  # smoothed probability of `label`
+
+    def as_json(self, labels: list[str]) -> dict:
+        return {
+            "id": self.id,
+            "box": self.box.as_ints(),
+            "label": self.label,
+            "emoji": self.emoji,
+            "confidence": round(self.confidence, 4),
+            "probabilities": {name: round(float(p), 4) for name, p in zip(labels, self.probabilities, strict=True)},
+        }
+
+
+@dataclass(slots=True)
+class FrameResult:
+    frame: Frame
+    faces: list[FaceResult]
+    events: list[EmotionEvent]
+    stages_ms: dict[str, float]
+
+
+class Engine:
+    """Holds the detector, tracker, classifier, per-face smoothers and the session history."""
+
+    def __init__(
+        self,
+        classifier: ExpressionClassifier,
+        config: EngineConfig | None = None,
+        emoji: dict[str, EmojiChoice] | None = None,
+        history: SessionHistory | None = None,
+    ) -> None:
+        self.config = config or EngineConfig()
+        self.classifier = classifier
+        self.detector = FaceDetector(self.config.detect_width)
+        self.tracker = FaceTracker()
+        self.emoji = emoji or dict(DEFAULT_EMOJI)
+        self.history = history
+        self._smoothers: dict[int, LabelSmoother] = {}
+        self._frames = 0
+        self._last_detection = 0
+        self._still_detector: FaceDetector | None = None
+
+    @property
+    def labels(self) -> list[str]:
+        return self.classifier.labels
+
+    def emoji_for(self, label: str) -> str:
+        return self.emoji[label].main
+
+    def process(self, frame: Frame, force_detect: bool = False) -> FrameResult:
+        started = time.perf_counter()
+        grey = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
+        detect = force_detect or self._frames % max(1, self.config.detect_every) == 0
+        if detect:
+            boxes = self.detector.detect(grey)
+            tracks = self.tracker.update(boxes, self._frames - self._last_detection)
+            self._last_detection = self._frames
+        else:
+            tracks = self.tracker.predict()
+        detected = time.perf_counter()
+        size = self.classifier.input_size
+        crops = (
+            np.stack(
+                [
+                    crop_face(grey, t.box.fer_crop_box(self.config.crop_scale, self.config.crop_shift_up), size)
+                    for t in tracks
+                ]
+            )
+            if tracks
+            else np.zeros((0, size[1], size[0]), np.uint8)
+        )
+        probabilities = self.classifier.classify(crops)
+        classified = time.perf_counter()
+        faces, events = self._smooth(tracks, probabilities, frame.time)
+        self._frames += 1
+        finished = time.perf_counter()
+        return FrameResult(
+            frame,
+            faces,
+            events,
+            {
+                "detect": (detected - started) * 1000,
+                "classify": (classified - detected) * 1000,
+                "smooth": (finished - classified) * 1000,
+                "total": (finished - started) * 1000,
+                "detected": float(detect),
+            },
+        )
+
+    def _smooth(self, tracks, probabilities, now: float) -> tuple[list[FaceResult], list[EmotionEvent]]:
+        faces, events = [], []
+        live_ids = {t.id for t in tracks}
+        for gone in [i for i in self._smoothers if i not in live_ids]:
+            del self._smoothers[gone]
+            if self.history:
+                self.history.face_left(now, gone)
+        for track, probs in zip(tracks, probabilities, strict=True):
+            smoother = self._smoothers.setdefault(track.id, LabelSmoother(self.config.smoothing))
+            smoothed, index, changed = smoother.update(probs, now)
+            label = self.labels[index]
+            face = FaceResult(
+                track.id, track.box, smoothed.copy(), probs, label, self.emoji_for(label), float(smoothed[index])
+            )
+            faces.append(face)
+            if changed and self.history:
+                events.append(self.history.record(now, track.id, label, face.emoji, face.confidence))
+        return faces, events
+
+    def classify_still(self, image: np.ndarray) -> list[FaceResult]:
+        """One image on its own: detect at full quality, no smoothing history."""
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+        if self._still_detector is None:
+            # Stills have no frame budget: a larger detection size also finds small faces.
+            self._still_detector = FaceDetector(max(800, self.config.detect_width), upsample=1)
+        boxes = self._still_detector.detect(grey)
+        if not boxes:
+            return []
+        size = self.classifier.input_size
+        crops = np.stack(
+            [crop_face(grey, b.fer_crop_box(self.config.crop_scale, self.config.crop_shift_up), size) for b in boxes]
+        )
+        results = []
+        for number, (box, probs) in enumerate(zip(boxes, self.classifier.classify(crops), strict=True), start=1):
+            index = int(np.argmax(probs))
+            label = self.labels[index]
+            results.append(FaceResult(number, box, probs, probs, label, self.emoji_for(label), float(probs[index])))
+        return results

@@ -1,0 +1,40 @@
+"""Snapshots: the current frame with boxes, labels and emoji drawn over each face ("emojify
+my face"), as a PNG plus a JSON sidecar with the probabilities; both written atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emojitui.errors import UserError
+from emojitui.overlay import draw_faces
+from emojitui.pipeline import FaceResult
+from emojitui.shared.atomic import write_bytes_atomic, write_text_atomic
+
+
+def save_snapshot(
+    folder: Path, image: np.ndarray, faces: list[FaceResult], labels: list[str], source: str = ""
+) -> Path:
+    """Write `emojitui-<time>.png` and its `.json`; returns the PNG path."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
+    png = folder / f"emojitui-{stamp}.png"
+    ok, encoded = cv2.imencode(".png", draw_faces(image, faces))
+    if not ok:
+        raise UserError("could not encode the snapshot as PNG")
+    try:
+        write_bytes_atomic(png, encoded.tobytes())
+        sidecar = {
+            "image": png.name,
+            "time": dt.datetime.now().astimezone().isoformat(timespec="milliseconds"),
+            "source": source,
+            "size": [int(image.shape[1]), int(image.shape[0])],
+            "faces": [face.as_json(labels) for face in faces],
+        }
+        write_text_atomic(png.with_suffix(".json"), json.dumps(sidecar, indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise UserError(f"could not write the snapshot to {folder} ({exc.strerror})") from None
+    return png

@@ -1,0 +1,310 @@
+"""Frame sources: camera, video file, still image, folder of images, Pi camera, demo loop.
+
+Every source yields `Frame`s with a time in seconds: media time for files (so smoothing is
+reproducible however fast frames are processed), monotonic time for live cameras. Opening a
+source checks it delivers a first frame, so bad input fails before the app starts.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from emojitui.errors import UserError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
+
+
+class SourceError(UserError):
+    """A source that cannot be opened or read."""
+
+
+class CameraUnavailable(SourceError):
+    """No camera at that index (the app may fall back to the demo)."""
+
+
+@dataclass(slots=True)
+class Frame:
+    image: np.ndarray  # BGR uint8
+    time: float
+    index: int
+
+
+class FrameSource(Protocol):
+    name: str
+    live: bool  # a camera: frames come in real time and may fail transiently
+    fps: float
+
+    def read(self) -> Frame | None:
+        """The next frame, or None when the source has ended (or a live one failed)."""
+
+    def reopen(self) -> bool:
+        """Try to reopen after a failure; True when frames flow again."""
+
+    def close(self) -> None: ...
+
+
+def to_bgr(image: np.ndarray) -> np.ndarray:
+    """Grey, BGRA or 16-bit images as 8-bit BGR."""
+    if image.dtype != np.uint8:
+        image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Decode an image file to BGR, with one-line errors for each way it can be bad."""
+    if not path.exists():
+        raise SourceError(f"{path}: no such file")
+    if path.is_dir():
+        raise SourceError(f"{path} is a folder: pass it as --source to read its images")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read ({exc.strerror})") from None
+    if not data:
+        raise SourceError(f"{path} is empty (0 bytes): pass an image file")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise SourceError(f"{path} is not an image OpenCV can read (JPEG, PNG, BMP, WebP, TIFF)")
+    return to_bgr(image)
+
+
+class StillSource:
+    """One or more still images; `hold` seconds each when live, else each image once."""
+
+    live = False
+
+    def __init__(self, images: list[tuple[str, np.ndarray]], name: str, hold: float | None = None, fps: float = 15.0):
+        self.images, self.name, self.hold, self.fps = images, name, hold, fps
+        self.index = 0
+        self.current_name = images[0][0]
+
+    def read(self) -> Frame | None:
+        count = len(self.images)
+        if self.hold is None:
+            if self.index >= count:
+                return None
+            position = self.index
+        else:
+            position = int(self.index / (self.hold * self.fps)) % count
+        self.current_name, image = self.images[position]
+        frame = Frame(image, self.index / self.fps, self.index)
+        self.index += 1
+        return frame
+
+    def reopen(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+def open_folder(path: Path, hold: float | None) -> StillSource:
+    try:
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read the folder ({exc.strerror})") from None
+    images = []
+    for file in files:
+        try:
+            images.append((str(file), read_image(file)))
+        except SourceError as exc:
+            print(f"skipping {exc}", file=sys.stderr)
+    if not images:
+        raise SourceError(f"{path}: no readable images in this folder")
+    return StillSource(images, str(path), hold)
+
+
+class VideoSource:
+    """A video file read frame by frame; its end is a clean finish."""
+
+    live = False
+
+    def __init__(self, path: Path) -> None:
+        self.name = str(path)
+        self._capture = cv2.VideoCapture(str(path))
+        if not self._capture.isOpened():
+            raise SourceError(f"{path} is not a video or image OpenCV can read")
+        fps = self._capture.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 1 <= fps <= 240 else 30.0
+        self.index = 0
+        ok, first = self._capture.read()
+        if not ok or first is None:
+            raise SourceError(f"{path}: the video has no frames it can decode (empty or truncated)")
+        self._pending: np.ndarray | None = first
+
+    def read(self) -> Frame | None:
+        if self._pending is not None:
+            image, self._pending = self._pending, None
+        else:
+            ok, image = self._capture.read()
+            if not ok or image is None:
+                return None
+        frame = Frame(image, self.index / self.fps, self.index)
+        self.index += 1
+        return frame
+
+    def reopen(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+class CameraSource:
+    """A camera through OpenCV (V4L2 on Linux) at the requested resolution."""
+
+    live = True
+
+    def __init__(self, device: int | str, resolution: tuple[int, int] | None = None) -> None:
+        self.device, self.resolution = device, resolution
+        self.name = f"camera {device}"
+        self.fps = 30.0
+        self.index = 0
+        self._capture: cv2.VideoCapture | None = None
+        if not self._open():
+            raise CameraUnavailable(f"no camera found at {device}: pass --source with another index, a file or demo")
+
+    def _open(self) -> bool:
+        if (
+            isinstance(self.device, int)
+            and sys.platform.startswith("linux")
+            and not Path(f"/dev/video{self.device}").exists()
+        ):
+            return False
+        backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
+        capture = cv2.VideoCapture(self.device, backend)
+        if not capture.isOpened():
+            return False
+        if self.resolution:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.resolution[0])
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.resolution[1])
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        ok, _ = capture.read()
+        if not ok:
+            capture.release()
+            return False
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 1 <= fps <= 240 else 30.0
+        self._capture = capture
+        return True
+
+    def read(self) -> Frame | None:
+        if self._capture is None:
+            return None
+        ok, image = self._capture.read()
+        if not ok or image is None:
+            return None
+        frame = Frame(image, time.monotonic(), self.index)
+        self.index += 1
+        return frame
+
+    def reopen(self) -> bool:
+        self.close()
+        return self._open()
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+class PiCameraSource:
+    """The Raspberry Pi camera through picamera2 (install it with apt: python3-picamera2)."""
+
+    live = True
+
+    def __init__(self, resolution: tuple[int, int] | None = None) -> None:
+        try:
+            from picamera2 import Picamera2  # type: ignore[import-not-found]
+        except ImportError:
+            raise SourceError(
+                "picamera2 is not installed: `sudo apt install python3-picamera2` and create the venv "
+                "with --system-site-packages, or use --source 0 for a USB camera"
+            ) from None
+        self.name, self.fps, self.index = "picamera", 30.0, 0
+        self._resolution = resolution or (640, 480)
+        self._factory = Picamera2
+        self._camera = None
+        if not self.reopen():
+            raise CameraUnavailable("the Pi camera did not start: check the ribbon cable and `rpicam-hello`")
+
+    def read(self) -> Frame | None:
+        if self._camera is None:
+            return None
+        try:
+            rgb = self._camera.capture_array()
+        except Exception:
+            return None
+        frame = Frame(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), time.monotonic(), self.index)
+        self.index += 1
+        return frame
+
+    def reopen(self) -> bool:
+        self.close()
+        try:
+            camera = self._factory()
+            camera.configure(camera.create_video_configuration(main={"size": self._resolution, "format": "RGB888"}))
+            camera.start()
+        except Exception:
+            return False
+        self._camera = camera
+        return True
+
+    def close(self) -> None:
+        if self._camera is not None:
+            self._camera.stop()
+            self._camera.close()
+            self._camera = None
+
+
+def parse_resolution(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UserError(f"resolution {text!r} must look like 640x480") from None
+    return width, height
+
+
+def open_source(
+    spec: str,
+    resolution: tuple[int, int] | None = None,
+    live_stills: bool = True,
+    demo_live: bool = True,
+) -> FrameSource:
+    """Open whatever `spec` names: a camera index or device, file, folder, picamera or demo."""
+    if spec == "demo":
+        from emojitui.demo import DemoSource
+
+        return DemoSource(live=demo_live)
+    if spec == "picamera":
+        return PiCameraSource(resolution)
+    if spec.isdigit():
+        return CameraSource(int(spec), resolution)
+    path = Path(spec).expanduser()
+    if spec.startswith("/dev/video"):
+        return CameraSource(spec, resolution)
+    if not path.exists():
+        raise SourceError(f"{spec}: no such file, folder or camera (try 0, a path, picamera or demo)")
+    if path.is_dir():
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise SourceError(f"{path}: the folder is not readable (check its permissions)")
+        return open_folder(path, hold=2.0 if live_stills else None)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return StillSource([(str(path), read_image(path))], str(path), hold=1.0 if live_stills else None)
+    if path.stat().st_size == 0:
+        raise SourceError(f"{path} is empty (0 bytes): pass a video or image file")
+    return VideoSource(path)

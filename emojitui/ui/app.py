@@ -1,0 +1,235 @@
+"""`EmojiApp`: the live screen. Processing runs in its own thread through the engine; the app
+only renders the updates it is sent (at about 12 Hz) and turns keys into actions."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer
+
+from emojitui.capture import LatestFrameCapture
+from emojitui.history import SessionSummary, export_csv
+from emojitui.pipeline import Engine, FaceResult
+from emojitui.sources import FrameSource
+from emojitui.ui.help import HelpScreen
+from emojitui.ui.messages import FrameUpdate, ProcessingFailed, SourceEnded, SourceStatus
+from emojitui.ui.processing import ProcessingThread
+from emojitui.ui.widgets.emoji_panel import EmojiPanel
+from emojitui.ui.widgets.history_panel import HistoryPanel
+from emojitui.ui.widgets.preview import Preview
+from emojitui.ui.widgets.probability_bars import ProbabilityBars
+from emojitui.ui.widgets.status_bar import StatusBar
+
+SMALL_TERMINAL = (100, 30)  # below this the preview starts hidden
+
+
+class EmojiApp(App[int]):
+    TITLE = "emojitui"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("q", "quit_app", "quit"),
+        Binding("s", "snapshot", "snapshot"),
+        Binding("p,space", "pause", "pause"),
+        Binding("m", "mirror", "mirror"),
+        Binding("v", "toggle_preview", "preview"),
+        Binding("tab", "next_face", "next face", priority=True),
+        Binding("e", "export", "export CSV"),
+        Binding("question_mark", "help", "help", key_display="?"),
+    ]
+
+    def __init__(
+        self,
+        engine: Engine | None,
+        source: FrameSource | None,
+        mirror: bool = False,
+        demo: bool = False,
+        snapshot_dir: Path | None = None,
+        show_preview: bool = True,
+    ) -> None:
+        super().__init__()
+        self.engine, self.source, self.demo = engine, source, demo
+        self.snapshot_dir = snapshot_dir or Path.cwd()
+        self.want_preview = show_preview
+        self.mirror = mirror
+        self.paused = False
+        self.ended = False
+        self.selected_id: int | None = None
+        self.faces: list[FaceResult] = []
+        self.session_summary: SessionSummary | None = None
+        self.capture: LatestFrameCapture | None = None
+        self.processor: ProcessingThread | None = None
+        self._last_update: FrameUpdate | None = None
+        self._notice = ""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            yield EmojiPanel(id="emoji")
+            yield ProbabilityBars(id="bars")
+        with Horizontal(id="bottom"):
+            yield Preview(id="preview")
+            yield HistoryPanel(id="history")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        small = self.size.width < SMALL_TERMINAL[0] or self.size.height < SMALL_TERMINAL[1]
+        self.query_one(Preview).display = self.want_preview and not small
+        if self.engine is None or self.source is None:
+            self._refresh_status(0.0, 0.0)
+            return
+        self.capture = LatestFrameCapture(self.source, mirror=self.mirror, on_status=self._source_status)
+        self.processor = ProcessingThread(self.engine, self.capture, self.post_message)
+        self.capture.start()
+        self.processor.start()
+        self._refresh_status(0.0, 0.0)
+
+    def _source_status(self, text: str) -> None:
+        self.post_message(SourceStatus(text))
+
+    # --- updates from the processing thread -------------------------------------------------
+
+    def on_frame_update(self, update: FrameUpdate) -> None:
+        self.show_update(update)
+
+    def show_update(self, update: FrameUpdate) -> None:
+        """Render one update into every panel (also used by tests with fixed data)."""
+        self._last_update = update
+        self.faces = update.faces
+        ids = [f.id for f in update.faces]
+        if self.selected_id not in ids:
+            self.selected_id = ids[0] if ids else None
+        face = next((f for f in update.faces if f.id == self.selected_id), None)
+        emoji = self._emoji_table()
+        labels = self.engine.labels if self.engine else list(emoji)
+        alternatives = self.engine.emoji[face.label].alternatives if (face and self.engine) else ()
+        number = ids.index(face.id) + 1 if face else 0
+        self.query_one(EmojiPanel).show(face, alternatives, number, len(ids))
+        self.query_one(ProbabilityBars).show(labels, face.probabilities if face else None, emoji)
+        timeline = update.timelines.get(self.selected_id, []) if self.selected_id is not None else []
+        self.query_one(HistoryPanel).show(update.events, update.summary, timeline, emoji)
+        self.query_one(Preview).show(update.image, update.faces, self.selected_id)
+        self._refresh_status(update.fps, update.latency_ms)
+
+    def _emoji_table(self) -> dict[str, str]:
+        if self.engine is None:
+            from emojitui.shared.emotions import DEFAULT_EMOJI
+
+            return {k: v.main for k, v in DEFAULT_EMOJI.items()}
+        return {k: v.main for k, v in self.engine.emoji.items()}
+
+    def _refresh_status(self, fps: float, latency: float) -> None:
+        states = [
+            s
+            for s in ("DEMO" if self.demo else "", "PAUSED" if self.paused else "", "ENDED" if self.ended else "")
+            if s
+        ]
+        if self._notice:
+            states.append(self._notice)
+        source = self.source.name if self.source else "no source"
+        model = self.engine.classifier.path.name if self.engine else "no model"
+        self.query_one(StatusBar).show(source, fps, latency, len(self.faces), model, " ".join(states))
+
+    def on_source_status(self, message: SourceStatus) -> None:
+        self._notice = "" if message.text.endswith("reconnected") else "RECONNECTING"
+        self.notify(message.text, severity="information" if message.text.endswith("reconnected") else "warning")
+        self._refresh_status(0.0, 0.0)
+
+    def on_source_ended(self, _: SourceEnded) -> None:
+        self.ended = True
+        self.notify("the source has ended: q to quit (the last results stay on screen)")
+        self._refresh_status(0.0, 0.0)
+
+    def on_processing_failed(self, message: ProcessingFailed) -> None:
+        self.notify(message.text, severity="error", timeout=10)
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def action_quit_app(self) -> None:
+        self._stop_processing()
+        self.exit(0)
+
+    def _stop_processing(self) -> None:
+        if self.processor:
+            self.processor.stop()
+        if self.capture:
+            self.capture.stop()
+        if self.engine and self.engine.history and self.session_summary is None:
+            last = self.processor.last_result if self.processor else None
+            now = last.frame.time if last else self.engine.history.started
+            if (self.source and self.source.live) or (self.source and self.source.name == "demo"):
+                now = time.monotonic()
+            self.session_summary = self.engine.history.close(now)
+
+    def on_unmount(self) -> None:
+        self._stop_processing()
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        if self.capture:
+            self.capture.set_paused(self.paused)
+        if self.processor:
+            (self.processor.paused.set if self.paused else self.processor.paused.clear)()
+        self._refresh_status(0.0, 0.0)
+
+    def action_mirror(self) -> None:
+        if self.capture:
+            state = self.capture.toggle_mirror()
+            self.notify(f"mirror {'on' if state else 'off'}")
+
+    def action_toggle_preview(self) -> None:
+        preview = self.query_one(Preview)
+        preview.display = not preview.display
+        if preview.display and self._last_update:
+            preview.show(self._last_update.image, self._last_update.faces, self.selected_id)
+
+    def action_next_face(self) -> None:
+        ids = [f.id for f in self.faces]
+        if len(ids) < 2:
+            return
+        position = ids.index(self.selected_id) if self.selected_id in ids else -1
+        self.selected_id = ids[(position + 1) % len(ids)]
+        if self._last_update:
+            self.show_update(self._last_update)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_snapshot(self) -> None:
+        update = self._last_update
+        if update is None or update.image is None:
+            self.notify("nothing to snapshot yet", severity="warning")
+            return
+        self._save_snapshot(update)
+
+    @work(thread=True, exclusive=False, group="files")
+    def _save_snapshot(self, update: FrameUpdate) -> None:
+        from emojitui.errors import UserError
+        from emojitui.snapshot import save_snapshot
+
+        labels = self.engine.labels if self.engine else []
+        try:
+            path = save_snapshot(
+                self.snapshot_dir, update.image, update.faces, labels, self.source.name if self.source else ""
+            )
+        except UserError as exc:
+            self.call_from_thread(self.notify, f"snapshot failed: {exc}", severity="error")
+            return
+        self.call_from_thread(self.notify, f"snapshot saved: {path}", title="snapshot")
+
+    def action_export(self) -> None:
+        history = self.engine.history if self.engine else None
+        if history is None or history.path is None:
+            self.notify("no history file in this session (--no-history)", severity="warning")
+            return
+        target = history.path.with_suffix(".csv")
+        try:
+            rows = export_csv(history.path, target)
+        except OSError as exc:
+            self.notify(f"export failed: {exc.strerror}", severity="error")
+            return
+        self.notify(f"exported {rows} events: {target}", title="export")

@@ -1,0 +1,50 @@
+"""Messages from the processing thread to the app, each a small dataclass-like Message."""
+
+from __future__ import annotations
+
+import numpy as np
+from textual.message import Message
+
+from emojitui.history import EmotionEvent, SessionSummary
+from emojitui.pipeline import FaceResult
+
+
+class FrameUpdate(Message):
+    """The newest processed frame and session state; a newer one replaces a queued one."""
+
+    def __init__(
+        self,
+        image: np.ndarray | None,
+        faces: list[FaceResult],
+        summary: SessionSummary,
+        events: list[EmotionEvent],
+        timelines: dict[int, list[str]],
+        fps: float,
+        latency_ms: float,
+    ) -> None:
+        super().__init__()
+        self.image, self.faces, self.summary, self.events = image, faces, summary, events
+        self.timelines, self.fps, self.latency_ms = timelines, fps, latency_ms
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, FrameUpdate)
+
+
+class SourceStatus(Message):
+    """Something to tell the user about the source (camera lost, reconnected)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class SourceEnded(Message):
+    """The video or folder has finished; the app stays open with the last results."""
+
+
+class ProcessingFailed(Message):
+    """The processing thread hit an error; shown in the app, which stays up."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text

@@ -1,0 +1,70 @@
+"""The big live emoji as pixel art, with its label, confidence and the alternatives."""
+
+from __future__ import annotations
+
+import cv2
+from rich.console import Group
+from rich.text import Text
+from textual.widgets import Static
+
+from emojitui.emoji_art import emoji_image
+from emojitui.pipeline import FaceResult
+from emojitui.shared.emotions import CLASS_COLOURS
+from emojitui.ui.halfblock import HalfBlockImage, bgr_to_rgba
+
+NO_FACE = "no face in view"
+
+
+class EmojiPanel(Static):
+    """Shows the selected face's emoji; sized to the panel (two pixels per text row)."""
+
+    DEFAULT_CSS = "EmojiPanel { content-align: center middle; }"
+
+    def on_mount(self) -> None:
+        self.border_title = "emotion"
+        self.show(None, (), 0, 0)
+
+    def show(self, face: FaceResult | None, alternatives: tuple[str, ...], face_number: int, face_count: int) -> None:
+        self._last = (face, alternatives, face_number, face_count)
+        if face is None:
+            self.update(Text(NO_FACE, style="dim", justify="center"))
+            self.border_subtitle = ""
+            return
+        rows = max(3, self.size.height - 4)
+        side = max(6, min(2 * rows, self.size.width - 2, 32))
+        art = emoji_image(face.emoji)
+        colour = CLASS_COLOURS.get(face.label, "white")
+        caption = Text.assemble((face.label.upper(), f"bold {colour}"), (f" {face.confidence * 100:.0f}%", "bold"))
+        caption.justify = "center"
+        others = Text("or " + " ".join(alternatives[:3]), style="dim", justify="center") if alternatives else Text("")
+        parts = []
+        if art is not None:
+            parts.append(
+                _Centred(
+                    HalfBlockImage(bgr_to_rgba(cv2.resize(art, (side, side), interpolation=cv2.INTER_AREA))),
+                    side,
+                    self.size.width,
+                )
+            )
+        parts += [caption, others]
+        self.update(Group(*parts))
+        self.border_subtitle = f"face {face_number} of {face_count}" if face_count > 1 else ""
+
+    def on_resize(self) -> None:
+        if hasattr(self, "_last"):
+            self.show(*self._last)
+
+
+class _Centred:
+    """Pads a fixed-width renderable so it sits in the middle of the panel."""
+
+    def __init__(self, renderable: HalfBlockImage, width: int, panel_width: int) -> None:
+        self.renderable, self.pad = renderable, max(0, (panel_width - 2 - width) // 2)
+
+    def __rich_console__(self, console, options):
+        from rich.segment import Segment
+
+        for line in self.renderable.lines:
+            yield Segment(" " * self.pad)
+            yield from line
+            yield Segment.line()

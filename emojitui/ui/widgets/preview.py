@@ -1,0 +1,35 @@
+"""The camera preview in half-block characters, with a box around each face."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from rich.text import Text
+from textual.widgets import Static
+
+from emojitui.pipeline import FaceResult
+from emojitui.shared.emotions import CLASS_COLOURS
+from emojitui.ui.halfblock import HalfBlockImage, bgr_to_rgba, fit_image
+
+
+def _bgr(hex_colour: str) -> tuple[int, int, int]:
+    value = hex_colour.lstrip("#")
+    return int(value[4:6], 16), int(value[2:4], 16), int(value[0:2], 16)
+
+
+class Preview(Static):
+    def on_mount(self) -> None:
+        self.border_title = "camera"
+        self.update(Text("no frame yet", style="dim"))
+
+    def show(self, image: np.ndarray | None, faces: list[FaceResult], selected: int | None) -> None:
+        if image is None or not self.display:
+            return
+        columns, rows = max(4, self.size.width - 2), max(2, self.size.height - 2)
+        small = fit_image(image, columns, rows)
+        scale = small.shape[1] / image.shape[1]
+        for face in faces:
+            x, y, w, h = (round(v * scale) for v in face.box.as_ints())
+            colour = _bgr(CLASS_COLOURS.get(face.label, "#ffffff"))
+            cv2.rectangle(small, (x, y), (x + w, y + h), colour if face.id == selected else (200, 200, 200), 1)
+        self.update(HalfBlockImage(bgr_to_rgba(small)))

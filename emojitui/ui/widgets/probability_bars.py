@@ -1,0 +1,47 @@
+"""All seven class probabilities as coloured bars with percentages (smoothed)."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.text import Text
+from textual.widgets import Static
+
+from emojitui.shared.emotions import CLASS_COLOURS
+
+EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def bar(fraction: float, width: int) -> str:
+    """A bar `width` cells long at full scale, with eighth-cell precision."""
+    cells = max(0.0, min(1.0, fraction)) * width
+    full = int(cells)
+    rest = EIGHTHS[int((cells - full) * 8)] if full < width else ""
+    return ("█" * full + rest).ljust(width)
+
+
+class ProbabilityBars(Static):
+    def on_mount(self) -> None:
+        self.border_title = "probabilities"
+        self.show([], None, {})
+
+    def show(self, labels: list[str], probabilities: np.ndarray | None, emoji: dict[str, str]) -> None:
+        self._last = (labels, probabilities, emoji)
+        if probabilities is None:
+            self.update(Text("waiting for a face…", style="dim"))
+            return
+        width = max(4, self.size.width - 22)
+        leader = int(np.argmax(probabilities))
+        text = Text()
+        for index, (name, value) in enumerate(zip(labels, probabilities, strict=True)):
+            colour = CLASS_COLOURS.get(name, "white")
+            weight = "bold " if index == leader else ""
+            text.append(f"{emoji.get(name, ' ')} ", "")
+            text.append(f"{name:<9}", f"{weight}{colour}")
+            text.append(bar(float(value), width), colour)
+            text.append(f"{value * 100:4.0f}%\n", weight.strip() or "")
+        text.rstrip()
+        self.update(text)
+
+    def on_resize(self) -> None:
+        if hasattr(self, "_last"):
+            self.show(*self._last)

@@ -1,0 +1,19 @@
+"""One line: source, frames per second, latency, faces, model, and demo/paused state."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = "StatusBar { height: 1; width: 100%; background: $panel; padding: 0 1; }"
+
+    def show(self, source: str, fps: float, latency_ms: float, faces: int, model: str, state: str) -> None:
+        text = Text.assemble(
+            (f"{source}", "bold"),
+            f" · {fps:4.1f} fps · {latency_ms:4.1f} ms · {faces} face{'s' if faces != 1 else ''} · {model}",
+        )
+        if state:
+            text.append(f"  {state}", "bold reverse")
+        self.update(text)

@@ -1,0 +1,117 @@
+"""`python -m trainer {train,export,evaluate,all}`: the trainer's command line.
+
+`all` (what `just train` runs) trains or resumes, exports the int8 TFLite file, verifies it in
+LiteRT, evaluates it on PrivateTest and writes the model card and report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_RUN = REPO / "runs" / "emotion"
+DEFAULT_MODELS = REPO / "models"
+DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emojitui"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m trainer", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--data", help="FER-2013 folder (train/, test/) or fer2013.csv; default $EMOJITUI_FER2013 or ../shared"
+        )
+        p.add_argument(
+            "--cache", type=Path, default=DEFAULT_CACHE, help="where decoded arrays are cached (default %(default)s)"
+        )
+
+    def train_options(p: argparse.ArgumentParser) -> None:
+        data_options(p)
+        p.add_argument(
+            "--out", type=Path, default=DEFAULT_RUN, help="run folder: checkpoints, log (default %(default)s)"
+        )
+        p.add_argument("--epochs", type=int, help="number of epochs (default from the recipe)")
+        p.add_argument("--batch-size", type=int, help="batch size (default from the recipe)")
+        p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+        p.add_argument(
+            "--limit", type=int, default=0, help="use at most this many images per class and split (smoke runs)"
+        )
+
+    def export_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--models",
+            type=Path,
+            default=DEFAULT_MODELS,
+            help="where emotion.tflite and its card go (default %(default)s)",
+        )
+        p.add_argument(
+            "--tolerance", type=float, default=0.5, help="allowed int8 vs float PublicTest accuracy drop, points"
+        )
+
+    train_options(sub.add_parser("train", help="train or resume a run"))
+    export = sub.add_parser(
+        "export", help="export a run's best model to int8 TFLite, verify it, evaluate, write the card"
+    )
+    train_options(export)
+    export_options(export)
+    everything = sub.add_parser("all", help="train (or resume), then export, verify, evaluate and report")
+    train_options(everything)
+    export_options(everything)
+    evaluate = sub.add_parser("evaluate", help="evaluate any compatible .tflite on PrivateTest")
+    data_options(evaluate)
+    evaluate.add_argument("--model", type=Path, default=DEFAULT_MODELS / "emotion.tflite")
+    evaluate.add_argument("--out", type=Path, help="folder for the confusion matrix PNG and JSON report")
+    evaluate.add_argument("--split", default="test", choices=("train", "val", "test"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from trainer.data import DataError
+
+    try:
+        return _run(args)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # ExportError and friends: a loud one-line failure
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: run again with --resume to continue", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from trainer.data import load_dataset, resolve_data_dir
+
+    dataset = load_dataset(resolve_data_dir(args.data), args.cache)
+    if getattr(args, "limit", 0):
+        from trainer.data import limit_per_class
+
+        dataset = limit_per_class(dataset, args.limit)
+    if dataset.skipped:
+        print(f"skipped while loading: {dict(dataset.skipped)}")
+    if args.command == "evaluate":
+        from trainer.evaluate import evaluate_command
+
+        return evaluate_command(args.model, dataset, args.split, args.out)
+    from trainer.train import Recipe, RunFolder, train
+
+    recipe = Recipe()
+    if args.epochs:
+        recipe.epochs = args.epochs
+    if args.batch_size:
+        recipe.batch_size = args.batch_size
+    run = RunFolder(args.out)
+    if args.command in ("train", "all"):
+        train(dataset, recipe, run, resume=args.resume)
+    if args.command in ("export", "all"):
+        from trainer.export import export_and_report
+
+        return export_and_report(dataset, run, args.models, args.tolerance)
+    return 0

@@ -1,0 +1,56 @@
+"""Evaluate a .tflite classifier on a split: metrics, terminal report, confusion-matrix PNG.
+
+Works on any compatible model (a grey face in, 7 scores out), so peers can be measured with
+the same code: labels come from the model card beside the file, else FER-2013 code order.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from emojitui.shared.atomic import write_text_atomic
+from emojitui.shared.emotions import CLASS_NAMES
+from emojitui.shared.model_card import ModelCardError, card_path_for, read_card
+from trainer.data import Dataset, Split
+from trainer.litert_runner import TFLiteClassifier
+from trainer.metrics import classification_report, format_report
+
+
+def model_labels(model: Path) -> list[str]:
+    """Output order of a model: from its card when it has one, else FER-2013 code order."""
+    try:
+        return read_card(card_path_for(model)).labels
+    except ModelCardError:
+        return list(CLASS_NAMES)
+
+
+def evaluate_model(model: Path, split: Split, pixels: str = "raw") -> dict:
+    """Accuracy, macro-F1, per-class P/R/F1 and confusion, in CLASS_NAMES order."""
+    labels = model_labels(model)
+    probabilities = TFLiteClassifier(model, pixels=pixels).probabilities(split.images)
+    predicted = np.array([CLASS_NAMES.index(labels[i]) for i in probabilities.argmax(axis=1)])
+    return classification_report(split.labels, predicted, list(CLASS_NAMES))
+
+
+def evaluate_command(model: Path, dataset: Dataset, split_name: str, out: Path | None) -> int:
+    if not model.is_file():
+        print(f"error: model {model} not found: pass --model PATH to a .tflite file")
+        return 2
+    try:
+        report = evaluate_model(model, dataset[split_name])
+    except (ValueError, RuntimeError) as exc:
+        print(f"error: {model} is not a usable TFLite classifier: {exc}")
+        return 2
+    print(f"{model} on {split_name} ({dataset.split_rule})")
+    print(format_report(report, list(CLASS_NAMES)))
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out / f"report_{split_name}.json", json.dumps(report, indent=2) + "\n")
+        from trainer.plots import plot_confusion
+
+        plot_confusion(report, list(CLASS_NAMES), out / f"confusion_{split_name}.png", title=model.name)
+        print(f"wrote {out / f'report_{split_name}.json'} and {out / f'confusion_{split_name}.png'}")
+    return 0

@@ -1,0 +1,142 @@
+"""Export the best checkpoint to a full-integer int8 TFLite file, prove it, and report.
+
+The exported file is loaded back in LiteRT with XNNPACK and must match the float model's
+PublicTest accuracy within a tolerance before it replaces `models/emotion.tflite`: XNNPACK
+can refuse an int8 model whose layer collapsed to a degenerate scale, and a silent accuracy
+drop from a bad calibration set is worse than a loud failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from emojitui.shared.atomic import write_bytes_atomic, write_text_atomic
+from emojitui.shared.emotions import CLASS_NAMES
+from emojitui.shared.model_card import InputSpec, ModelCard, card_path_for, write_card
+from trainer.data import Dataset
+from trainer.evaluate import evaluate_model
+from trainer.litert_runner import TFLiteClassifier
+from trainer.metrics import classification_report, format_report
+from trainer.model import multiply_adds
+from trainer.train import Recipe, RunFolder
+
+CALIBRATION_IMAGES = 1000
+
+
+class ExportError(RuntimeError):
+    """The exported file failed its check; the shipped model is left untouched."""
+
+
+def convert_to_int8(model: keras.Model, calibration: np.ndarray) -> bytes:
+    """Softmax-headed model to int8 TFLite taking raw uint8 pixels (scale 1, zero point 0)."""
+    import tensorflow as tf
+
+    inputs = keras.Input(model.input_shape[1:], name="face")
+    probabilities = keras.layers.Softmax(name="probabilities")(model(inputs, training=False))
+    inference = keras.Model(inputs, probabilities, name="emotion")
+    with tempfile.TemporaryDirectory() as saved:
+        inference.export(saved, format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([x[None, ..., None].astype(np.float32)] for x in calibration)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8
+        converter.inference_output_type = tf.uint8
+        return converter.convert()
+
+
+def float_predictions(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    return np.asarray(model.predict(images[..., None].astype(np.float32), batch_size=512, verbose=0)).argmax(axis=1)
+
+
+def median_latency_ms(path: Path, repeats: int = 300) -> float:
+    """Median single-face invoke time, one thread, XNNPACK (the figure the app lives on)."""
+    runner = TFLiteClassifier(path, threads=1)
+    face = np.random.default_rng(0).integers(0, 256, (1, 48, 48), dtype=np.uint8)
+    runner.probabilities(face)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        runner.interpreter.set_tensor(runner.input["index"], face[..., None])
+        runner.interpreter.invoke()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1000)
+
+
+def export_and_report(dataset: Dataset, run: RunFolder, models: Path, tolerance_points: float) -> int:
+    if not run.best.is_file():
+        print(f"error: no trained model in {run.root}: run `python -m trainer train` first")
+        return 2
+    recipe = Recipe.from_dict(json.loads(run.recipe.read_text()))
+    model = keras.models.load_model(run.best)
+    train, val, test = dataset["train"], dataset["val"], dataset["test"]
+    picks = np.random.default_rng(recipe.seed).permutation(len(train))[:CALIBRATION_IMAGES]
+    print(f"converting {run.best} to int8 with {len(picks)} calibration images")
+    tflite = convert_to_int8(model, train.images[picks])
+
+    names = list(CLASS_NAMES)
+    float_val = classification_report(val.labels, float_predictions(model, val.images), names)
+    float_test = classification_report(test.labels, float_predictions(model, test.images), names)
+    with tempfile.TemporaryDirectory() as scratch:
+        candidate = Path(scratch) / "emotion.tflite"
+        candidate.write_bytes(tflite)
+        try:
+            int8_val = evaluate_model(candidate, val)
+        except (ValueError, RuntimeError) as exc:
+            raise ExportError(f"the exported model does not run in LiteRT/XNNPACK: {exc}") from exc
+        drop = (float_val["accuracy"] - int8_val["accuracy"]) * 100
+        print(f"PublicTest accuracy: float {float_val['accuracy']:.4f}, int8 {int8_val['accuracy']:.4f}")
+        if drop > tolerance_points:
+            raise ExportError(f"int8 PublicTest accuracy is {drop:.2f} points below float (limit {tolerance_points})")
+        int8_test = evaluate_model(candidate, test)
+        latency = median_latency_ms(candidate)
+
+    model_path = models / "emotion.tflite"
+    write_bytes_atomic(model_path, tflite)
+    state = run.read_state()
+    card = ModelCard(
+        labels=names,
+        input=InputSpec(width=48, height=48, channels=1, pixels="raw"),
+        name="emotion",
+        created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        metrics={
+            "test_split": "PrivateTest",
+            "test_int8": int8_test,
+            "test_float_accuracy": float_test["accuracy"],
+            "val_int8_accuracy": int8_val["accuracy"],
+            "val_float_accuracy": float_val["accuracy"],
+            "file_bytes": len(tflite),
+            "multiply_adds": multiply_adds(model),
+            "parameters": int(model.count_params()),
+            "latency_ms_median_1_thread": round(latency, 3),
+        },
+        recipe=recipe.as_dict() | {"epochs_run": state.get("epoch"), "best_epoch": state.get("best_epoch")},
+        data={
+            "source": "FER-2013 (Goodfellow et al. 2013)",
+            "split_rule": dataset.split_rule,
+            "train_images": len(train),
+            "val_images": len(val),
+            "test_images": len(test),
+            "train_class_counts": dict(zip(names, train.class_counts(), strict=True)),
+            "skipped": dict(dataset.skipped),
+            "calibration_images": len(picks),
+        },
+    )
+    write_card(card, card_path_for(model_path))
+    from trainer.plots import plot_confusion, plot_curves
+    from trainer.report import model_readme
+
+    plot_confusion(int8_test, names, models / "confusion_matrix.png", title="int8 PrivateTest")
+    if run.log.is_file():
+        plot_curves(run.log, models / "training_curves.png")
+    write_text_atomic(models / "README.md", model_readme(card))
+    print(format_report(int8_test, names))
+    print(f"wrote {model_path} ({len(tflite) / 1024:.0f} KiB, {latency:.2f} ms/face) and its card")
+    return 0

@@ -1,0 +1,56 @@
+"""Classification metrics in plain NumPy: accuracy, macro-F1, per-class P/R/F1, confusion."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """Rows are true classes, columns predicted."""
+    matrix = np.zeros((classes, classes), np.int64)
+    np.add.at(matrix, (truth, predicted), 1)
+    return matrix
+
+
+def classification_report(truth: np.ndarray, predicted: np.ndarray, names: list[str]) -> dict:
+    matrix = confusion_matrix(truth, predicted, len(names))
+    true_pos = np.diag(matrix).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.nan_to_num(true_pos / matrix.sum(axis=0))
+        recall = np.nan_to_num(true_pos / matrix.sum(axis=1))
+        f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
+    per_class = {
+        name: {
+            "precision": round(float(precision[i]), 4),
+            "recall": round(float(recall[i]), 4),
+            "f1": round(float(f1[i]), 4),
+            "support": int(matrix[i].sum()),
+        }
+        for i, name in enumerate(names)
+    }
+    return {
+        "accuracy": round(float(true_pos.sum() / max(1, matrix.sum())), 4),
+        "macro_f1": round(float(f1.mean()), 4),
+        "images": int(matrix.sum()),
+        "per_class": per_class,
+        "confusion": matrix.tolist(),
+    }
+
+
+def format_report(report: dict, names: list[str]) -> str:
+    """The report as terminal text: summary, per-class table, confusion matrix."""
+    lines = [
+        f"accuracy {report['accuracy'] * 100:.2f}%   macro-F1 {report['macro_f1'] * 100:.2f}%   "
+        f"({report['images']} images)",
+        "",
+        f"{'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}",
+    ]
+    for name in names:
+        row = report["per_class"][name]
+        lines.append(
+            f"{name:<10}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>10d}"
+        )
+    lines += ["", "confusion (rows true, columns predicted)", " " * 10 + "".join(f"{n[:7]:>8}" for n in names)]
+    for name, row in zip(names, report["confusion"], strict=True):
+        lines.append(f"{name:<10}" + "".join(f"{v:>8d}" for v in row))
+    return "\n".join(lines)

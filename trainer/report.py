@@ -1,0 +1,79 @@
+"""`models/README.md`: the model card as a page a person reads, with the plots."""
+
+from __future__ import annotations
+
+from emojitui.shared.emotions import DEFAULT_EMOJI
+from emojitui.shared.model_card import ModelCard
+
+
+def model_readme(card: ModelCard) -> str:
+    metrics, recipe, data = card.metrics, card.recipe, card.data
+    test = metrics["test_int8"]
+    rows = "\n".join(
+        f"| {DEFAULT_EMOJI[name].main} {name} | {row['precision']:.3f} | {row['recall']:.3f} "
+        f"| {row['f1']:.3f} | {row['support']} |"
+        for name, row in test["per_class"].items()
+    )
+    val_int8, val_float = metrics["val_int8_accuracy"] * 100, metrics["val_float_accuracy"] * 100
+    stages = " -> ".join(f"{f}x{n}" for f, n in recipe["stages"])
+    return f"""# The emojitui expression model
+
+`emotion.tflite` is a full-integer int8 TFLite classifier of the 7 FER-2013 expressions;
+`emotion.json` is its machine-readable card (the app reads the labels and input spec from it).
+Made by `just train` ({card.created}).
+
+## Results on FER-2013 PrivateTest ({test["images"]} images, int8 file, single crop)
+
+| metric | value |
+|---|---|
+| accuracy | **{test["accuracy"] * 100:.2f}%** |
+| macro-F1 | {test["macro_f1"] * 100:.2f}% |
+| float model accuracy (same split) | {metrics["test_float_accuracy"] * 100:.2f}% |
+| PublicTest accuracy (selection split), int8 / float | {val_int8:.2f}% / {val_float:.2f}% |
+| file size | {metrics["file_bytes"] / 1024:.0f} KiB |
+| compute | {metrics["multiply_adds"] / 1e6:.1f}M multiply-adds, {metrics["parameters"]:,} parameters |
+| median latency, 1 thread, XNNPACK (export machine) | {metrics["latency_ms_median_1_thread"]:.2f} ms per face |
+
+For scale (published PrivateTest figures): human about 65%, 2013 challenge winner 71.2%, best
+single CNNs 72.7-74.4%. The `fer` package's mini-Xception claims 66% on a random split.
+
+| class | precision | recall | F1 | support |
+|---|---|---|---|---|
+{rows}
+
+![confusion matrix](confusion_matrix.png)
+
+![training curves](training_curves.png)
+
+## Input and output
+
+- Input: `{card.input.height}x{card.input.width}x{card.input.channels}` uint8, raw grey pixels 0..255
+  (normalisation is inside the model), a face crop widened to FER-2013's framing.
+- Output: 7 probabilities (uint8, scale 1/256) in this order: {", ".join(card.labels)}.
+
+## Recipe
+
+- Network: VGG-style, strided 3x3 stem ({recipe["stem"]} filters), stages {stages}
+  (filters x 3x3 convolutions, each with batch norm and ReLU, then 2x2 max-pool), global average
+  pool, dropout {recipe["dropout"]}, dense.
+- {recipe["epochs"]} epochs ({recipe["epochs_run"]} run, best PublicTest at epoch {recipe["best_epoch"]}),
+  batch {recipe["batch_size"]}, SGD with Nesterov momentum {recipe["momentum"]},
+  {recipe["warmup_epochs"]} warm-up epochs to a peak learning rate of {recipe["peak_lr"]} then cosine decay,
+  L2 {recipe["weight_decay"]},
+  label smoothing {recipe["label_smoothing"]}, class weights (median/count)^{recipe["class_weight_power"]},
+  seed {recipe["seed"]}.
+- Augmentation: {", ".join(f"{k} {v}" for k, v in recipe["augment"].items())}.
+- Quantisation: post-training full-integer int8 with {data["calibration_images"]} training images
+  as the representative set; checked in LiteRT/XNNPACK against the float model on PublicTest.
+
+## Data
+
+{data["source"]}; {data["split_rule"]}. {data["train_images"]:,} training, {data["val_images"]:,}
+PublicTest and {data["test_images"]:,} PrivateTest images; images skipped while loading:
+{data["skipped"] or "none"}. Model selection used PublicTest only; PrivateTest was read once per export.
+
+## Reproduce
+
+    just train                 # train (or --resume), export, verify, evaluate, write this page
+    .venv/bin/python -m trainer evaluate --model models/emotion.tflite   # any compatible .tflite
+"""

@@ -1,0 +1,212 @@
+"""The training run: recipe, checkpoints every epoch, `--resume`, early stopping, CSV log.
+
+Everything that decides the model's quality is in `Recipe`, visible in one place and copied
+into the model card. The run folder holds `last.keras` (with optimizer state, for resume),
+`best.keras` (best PublicTest accuracy), `state.json`, `log.csv` and `recipe.json`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from emojitui.shared.atomic import write_text_atomic
+from emojitui.shared.emotions import CLASS_NAMES
+from trainer.augment import AugmentConfig, TrainingBatches, balanced_class_weights, one_hot
+from trainer.data import Dataset
+from trainer.model import build_model, multiply_adds
+
+
+@dataclass
+class Recipe:
+    """Hyper-parameters of one run; the defaults are the shipped model's recipe."""
+
+    epochs: int = 34
+    batch_size: int = 128
+    peak_lr: float = 0.05
+    warmup_epochs: int = 3
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    class_weight_power: float = 0.5
+    dropout: float = 0.4
+    stem: int = 32
+    stages: tuple[tuple[int, int], ...] = ((48, 1), (96, 2), (192, 2))
+    patience: int = 20
+    seed: int = 1234
+    jit_compile: bool = False  # measured: no faster on the 2-core CPU, and slower to start
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def as_dict(self) -> dict:
+        recipe = asdict(self)
+        recipe["stages"] = [list(s) for s in self.stages]
+        return recipe
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> Recipe:
+        raw = dict(raw)
+        raw["stages"] = tuple(tuple(s) for s in raw["stages"])
+        aug = dict(raw.pop("augment"))
+        aug["erase_area"] = tuple(aug["erase_area"])
+        return cls(**raw, augment=AugmentConfig(**aug))
+
+
+class RunFolder:
+    """Paths of one run's files."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.last = root / "last.keras"
+        self.best = root / "best.keras"
+        self.state = root / "state.json"
+        self.log = root / "log.csv"
+        self.recipe = root / "recipe.json"
+
+    def read_state(self) -> dict:
+        return json.loads(self.state.read_text()) if self.state.is_file() else {}
+
+
+def train(dataset: Dataset, recipe: Recipe, run: RunFolder, resume: bool, say=print) -> keras.Model:
+    """Train (or continue) a run and return the best model by PublicTest accuracy."""
+    keras.utils.set_random_seed(recipe.seed)
+    run.root.mkdir(parents=True, exist_ok=True)
+    state = run.read_state() if resume else {}
+    if resume and not run.last.is_file():
+        say(f"no checkpoint in {run.root}: starting a new run")
+        state = {}
+    if state:
+        recipe = Recipe.from_dict(json.loads(run.recipe.read_text()))
+        model = keras.models.load_model(run.last)
+        say(f"resuming {run.root} after epoch {state['epoch']} (best val {state['best_val']:.4f})")
+    else:
+        for stale in (run.last, run.best, run.state, run.log):
+            stale.unlink(missing_ok=True)
+        write_text_atomic(run.recipe, json.dumps(recipe.as_dict(), indent=2) + "\n")
+        model = _compiled_model(recipe, steps_per_epoch=len(dataset["train"]) // recipe.batch_size)
+        state = {"epoch": 0, "best_val": 0.0, "best_epoch": 0, "wait": 0}
+    if state["epoch"] >= recipe.epochs or state["wait"] >= recipe.patience:
+        say("run already finished")
+        return keras.models.load_model(run.best)
+
+    train_split, val = dataset["train"], dataset["val"]
+    weights = balanced_class_weights(train_split.labels, len(CLASS_NAMES), recipe.class_weight_power)
+    batches = TrainingBatches(
+        train_split.images,
+        train_split.labels,
+        recipe.batch_size,
+        weights,
+        recipe.augment,
+        recipe.seed,
+        recipe.label_smoothing,
+        workers=1,
+        use_multiprocessing=False,
+    )
+    batches.epoch = state["epoch"]
+    batches.order = batches._shuffled()
+    val_x = val.images[..., None].astype(np.float32)
+    val_y = one_hot(val.labels, len(CLASS_NAMES))
+    say(
+        f"training {multiply_adds(model) / 1e6:.1f}M multiply-adds, {model.count_params():,} parameters, "
+        f"{len(train_split):,} train / {len(val):,} val images, up to {recipe.epochs} epochs"
+    )
+    progress = EpochRecorder(run, state, recipe, say)
+    model.fit(
+        batches,
+        validation_data=(val_x, val_y),
+        validation_batch_size=512,
+        epochs=recipe.epochs,
+        initial_epoch=state["epoch"],
+        callbacks=[progress],
+        verbose=0,
+    )
+    return keras.models.load_model(run.best)
+
+
+def _compiled_model(recipe: Recipe, steps_per_epoch: int) -> keras.Model:
+    model = build_model(
+        recipe.stages, dropout=recipe.dropout, stem=recipe.stem, weight_decay=recipe.weight_decay, seed=recipe.seed
+    )
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=recipe.peak_lr / 100,
+        decay_steps=max(1, (recipe.epochs - recipe.warmup_epochs) * steps_per_epoch),
+        warmup_target=recipe.peak_lr,
+        warmup_steps=recipe.warmup_epochs * steps_per_epoch,
+        alpha=0.0,
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(schedule, momentum=recipe.momentum, nesterov=True),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing),
+        metrics=["accuracy"],
+        jit_compile=recipe.jit_compile,
+    )
+    return model
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """After each epoch: checkpoint, keep the best, append the CSV log, print one line."""
+
+    FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
+
+    def __init__(self, run: RunFolder, state: dict, recipe: Recipe, say) -> None:
+        super().__init__()
+        self.run, self.state, self.recipe, self.say = run, state, recipe, say
+        self.started = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        logs = logs or {}
+        seconds = time.monotonic() - self.started
+        lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        row = {
+            "epoch": epoch + 1,
+            "loss": logs.get("loss"),
+            "accuracy": logs.get("accuracy"),
+            "val_loss": logs.get("val_loss"),
+            "val_accuracy": logs.get("val_accuracy"),
+            "lr": lr,
+            "seconds": round(seconds, 1),
+        }
+        val = float(row["val_accuracy"])
+        improved = val > self.state["best_val"]
+        if improved:
+            self.state.update(best_val=val, best_epoch=epoch + 1, wait=0)
+            _save_atomic(self.model, self.run.best)
+        else:
+            self.state["wait"] += 1
+        _save_atomic(self.model, self.run.last)
+        self.state["epoch"] = epoch + 1
+        self._append_log(row)
+        write_text_atomic(self.run.state, json.dumps(self.state, indent=2) + "\n")
+        remaining = (self.recipe.epochs - epoch - 1) * seconds / 60
+        self.say(
+            f"epoch {epoch + 1:3d}/{self.recipe.epochs}  loss {row['loss']:.3f}  acc {row['accuracy']:.3f}  "
+            f"val_acc {val:.4f}{' *' if improved else '  '}  lr {lr:.4f}  {seconds:.0f}s  ~{remaining:.0f} min left",
+        )
+        if self.state["wait"] >= self.recipe.patience:
+            self.say(f"early stop: no val improvement for {self.recipe.patience} epochs")
+            self.model.stop_training = True
+
+    def _append_log(self, row: dict) -> None:
+        new = not self.run.log.is_file()
+        with self.run.log.open("a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=self.FIELDS)
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def _save_atomic(model: keras.Model, path: Path) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
