@@ -6,14 +6,12 @@ tensors' own scale and zero point, so any compatible int8, uint8 or float model 
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from emojitui.errors import UserError
+from emojitui.native import quiet_native_stderr
 from emojitui.shared.model_card import ModelCard, ModelCardError, card_path_for, read_card
 
 
@@ -35,7 +33,7 @@ class ExpressionClassifier:
         try:
             from ai_edge_litert.interpreter import Interpreter
 
-            with _quiet_native_stderr():
+            with quiet_native_stderr():
                 self._interpreter = Interpreter(model_path=str(model_path), num_threads=threads)
                 self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
@@ -93,23 +91,6 @@ class ExpressionClassifier:
             info = np.iinfo(dtype)
             return np.clip(np.round(values / self._in_scale + self._in_zero), info.min, info.max).astype(dtype)
         return values.astype(dtype)
-
-
-@contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
-    """Silence LiteRT's native "Created TensorFlow Lite XNNPACK delegate" line on fd 2."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -33,7 +33,7 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--resolution", help="camera resolution, e.g. 640x480")
     group.add_argument(
-        "--detect-width", type=int, default=320, help="width the frame is scaled to for face detection (default 320)"
+        "--detect-width", type=int, default=400, help="width the frame is scaled to for face detection (default 400)"
     )
     group.add_argument(
         "--detect-every", type=int, default=3, help="run detection every N frames, track between (default 3)"

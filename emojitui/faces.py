@@ -51,7 +51,7 @@ class Box:
 class FaceDetector:
     """dlib's HOG frontal detector on a grey frame downscaled to `detect_width` pixels."""
 
-    def __init__(self, detect_width: int = 320, upsample: int = 0) -> None:
+    def __init__(self, detect_width: int = 400, upsample: int = 0) -> None:
         self.detect_width = detect_width
         self.upsample = upsample
         self._detector = dlib.get_frontal_face_detector()

@@ -25,7 +25,7 @@ from emojitui.sources import Frame
 class EngineConfig:
     """Detection and smoothing settings; defaults chosen by measurement (see the README)."""
 
-    detect_width: int = 320
+    detect_width: int = 400
     detect_every: int = 3
     crop_scale: float = FER_CROP_SCALE
     crop_shift_up: float = FER_CROP_SHIFT_UP

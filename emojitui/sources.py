@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from emojitui.errors import UserError
+from emojitui.native import quiet_native_stderr
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
 
@@ -133,13 +134,15 @@ class VideoSource:
 
     def __init__(self, path: Path) -> None:
         self.name = str(path)
-        self._capture = cv2.VideoCapture(str(path))
-        if not self._capture.isOpened():
+        with quiet_native_stderr():
+            self._capture = cv2.VideoCapture(str(path))
+            opened = self._capture.isOpened()
+            ok, first = self._capture.read() if opened else (False, None)
+        if not opened:
             raise SourceError(f"{path} is not a video or image OpenCV can read")
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 1 <= fps <= 240 else 30.0
         self.index = 0
-        ok, first = self._capture.read()
         if not ok or first is None:
             raise SourceError(f"{path}: the video has no frames it can decode (empty or truncated)")
         self._pending: np.ndarray | None = first
@@ -184,7 +187,8 @@ class CameraSource:
         ):
             return False
         backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
-        capture = cv2.VideoCapture(self.device, backend)
+        with quiet_native_stderr():
+            capture = cv2.VideoCapture(self.device, backend)
         if not capture.isOpened():
             return False
         if self.resolution:

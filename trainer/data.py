@@ -186,9 +186,10 @@ def _decode_file(path: Path) -> tuple[np.ndarray | None, str]:
         raw = path.read_bytes()
     except OSError:
         return None, "unreadable"
-    if path.suffix.lower() in {".jpg", ".jpeg"} and not raw.rstrip(b"\0\r\n ").endswith(b"\xff\xd9"):
+    # OpenCV may decode a cut-off JPEG into a partly grey picture; the missing end marker gives it away.
+    if raw[:2] == b"\xff\xd8" and not raw.rstrip(b"\0\r\n ").endswith(b"\xff\xd9"):
         return None, "truncated"
-    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_GRAYSCALE)
+    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_GRAYSCALE) if raw else None
     if image is None:
         return None, "not an image"
     if image.shape != (IMAGE_SIZE, IMAGE_SIZE):

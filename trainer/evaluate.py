@@ -7,6 +7,7 @@ the same code: labels come from the model card beside the file, else FER-2013 co
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,12 +38,12 @@ def evaluate_model(model: Path, split: Split, pixels: str = "raw") -> dict:
 
 def evaluate_command(model: Path, dataset: Dataset, split_name: str, out: Path | None) -> int:
     if not model.is_file():
-        print(f"error: model {model} not found: pass --model PATH to a .tflite file")
+        print(f"error: model {model} not found: pass --model PATH to a .tflite file", file=sys.stderr)
         return 2
     try:
         report = evaluate_model(model, dataset[split_name])
     except (ValueError, RuntimeError) as exc:
-        print(f"error: {model} is not a usable TFLite classifier: {exc}")
+        print(f"error: {model} is not a usable TFLite classifier: {exc}", file=sys.stderr)
         return 2
     print(f"{model} on {split_name} ({dataset.split_rule})")
     print(format_report(report, list(CLASS_NAMES)))

@@ -1,0 +1,67 @@
+"""The real model in a real LiteRT interpreter: shapes, batching, quantisation, bad files."""
+
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from emojitui.classifier import ExpressionClassifier, ModelError
+from emojitui.shared.emotions import CLASS_NAMES
+
+
+def test_card_labels_and_input(classifier):
+    assert classifier.labels == list(CLASS_NAMES)
+    assert classifier.input_size == (48, 48)
+
+
+def test_batches_of_any_size_give_distributions(classifier):
+    rng = np.random.default_rng(0)
+    for count in (1, 3, 1, 5):
+        probabilities = classifier.classify(rng.integers(0, 256, (count, 48, 48), dtype=np.uint8))
+        assert probabilities.shape == (count, 7)
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    assert classifier.classify(np.zeros((0, 48, 48), np.uint8)).shape == (0, 7)
+
+
+def test_one_batch_equals_faces_one_by_one(classifier):
+    faces = np.random.default_rng(1).integers(0, 256, (4, 48, 48), dtype=np.uint8)
+    together = classifier.classify(faces)
+    alone = np.vstack([classifier.classify(face[None]) for face in faces])
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+
+
+def test_happy_fer_faces_are_mostly_happy(classifier, fer_dir):
+    """A sanity floor on the shipped model: the easiest class, 60 PrivateTest faces."""
+    files = sorted((fer_dir / "test" / "happy").glob("PrivateTest_*.jpg"))[:60]
+    faces = np.stack([cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in files])
+    predicted = classifier.classify(faces).argmax(axis=1)
+    assert (predicted == CLASS_NAMES.index("happy")).mean() >= 0.6
+
+
+def test_missing_model_names_the_file(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        ExpressionClassifier(tmp_path / "nope.tflite")
+
+
+def test_corrupt_model_names_the_file(tmp_path, model_path):
+    bad = tmp_path / "emotion.tflite"
+    bad.write_bytes(b"\x00garbage" * 100)
+    shutil.copy(model_path.with_suffix(".json"), tmp_path / "emotion.json")
+    with pytest.raises(ModelError, match="not a usable TFLite model") as error:
+        ExpressionClassifier(bad)
+    assert str(bad) in str(error.value)
+
+
+def test_model_without_card_is_an_error(tmp_path, model_path):
+    shutil.copy(model_path, tmp_path / "emotion.tflite")
+    with pytest.raises(ModelError, match="model card"):
+        ExpressionClassifier(tmp_path / "emotion.tflite")
+
+
+def test_card_that_does_not_match_the_model_is_an_error(tmp_path, model_path):
+    shutil.copy(model_path, tmp_path / "emotion.tflite")
+    card = (model_path.with_suffix(".json")).read_text().replace('"width": 48', '"width": 64')
+    (tmp_path / "emotion.json").write_text(card)
+    with pytest.raises(ModelError, match="does not match its card"):
+        ExpressionClassifier(tmp_path / "emotion.tflite")

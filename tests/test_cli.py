@@ -1,0 +1,128 @@
+"""The command line as a user runs it: fixed JSON forms, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from emojitui.shared.emotions import CLASS_NAMES
+from tests.conftest import assert_one_line_error, place, run_cli, write_video
+
+
+def test_image_json_has_the_fixed_form(photos):
+    result = run_cli("--image", str(photos / "two_people.jpg"), "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["image"] == str(photos / "two_people.jpg")
+    assert len(payload["faces"]) == 2
+    for face in payload["faces"]:
+        assert set(face) == {"box", "label", "emoji", "confidence", "probabilities"}
+        assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
+        assert set(face["probabilities"]) == set(CLASS_NAMES)
+        assert face["label"] == max(face["probabilities"], key=face["probabilities"].get)
+    assert result.stderr == ""
+
+
+def test_image_without_a_face_is_an_empty_list(tmp_path):
+    blank = tmp_path / "wall.png"
+    cv2.imwrite(str(blank), np.full((240, 320, 3), 180, np.uint8))
+    result = run_cli("--image", str(blank), "--json")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["faces"] == []
+
+
+def test_image_table_is_readable(photos):
+    result = run_cli("--image", str(photos / "obama.jpg"))
+    assert result.returncode == 0
+    assert "face 1" in result.stdout and "emotion" in result.stdout and "%" in result.stdout
+
+
+def truncated_jpeg(folder):
+    _, data = cv2.imencode(".jpg", np.full((100, 100, 3), 90, np.uint8))
+    path = folder / "cut.jpg"
+    path.write_bytes(data.tobytes()[:60])
+    return path
+
+
+def text_file(folder):
+    path = folder / "notes.jpg"
+    path.write_text("hello")
+    return path
+
+
+def zero_bytes(folder):
+    path = folder / "zero.png"
+    path.write_bytes(b"")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda folder: folder / "missing.jpg", "no such file"),
+        (text_file, "not an image"),
+        (zero_bytes, "empty"),
+        (truncated_jpeg, "not an image"),
+    ],
+)
+def test_bad_images_are_one_line_errors(tmp_path, make, fragment):
+    assert_one_line_error(run_cli("--image", str(make(tmp_path)), "--json"), fragment)
+
+
+def test_bad_sources_are_one_line_errors(tmp_path):
+    no_frames = tmp_path / "empty.avi"
+    no_frames.write_bytes(b"RIFF\x00\x00\x00\x00AVI LIST")
+    assert_one_line_error(run_cli("--source", str(no_frames), "--headless"), str(no_frames))
+    (tmp_path / "nothing").mkdir()
+    assert_one_line_error(run_cli("--source", str(tmp_path / "nothing"), "--headless"), "no readable images")
+    assert_one_line_error(run_cli("--source", "97", "--headless"), "no camera found at 97")
+
+
+def test_wrong_model_file_is_a_one_line_error(tmp_path, model_path):
+    wrong = tmp_path / "emotion.tflite"
+    wrong.write_text("not a model")
+    (tmp_path / "emotion.json").write_text(model_path.with_suffix(".json").read_text())
+    assert_one_line_error(run_cli("--model", str(wrong), "--image", "x.jpg"), str(wrong))
+    assert_one_line_error(run_cli("--model", str(tmp_path / "none.tflite"), "--source", "demo"), "not found")
+
+
+def test_headless_streams_a_line_per_frame_then_the_summary(photos, tmp_path):
+    photo = cv2.imread(str(photos / "obama.jpg"))
+    video = write_video(tmp_path / "clip.avi", [place(photo, dx=n) for n in range(20)])
+    result = run_cli("--source", str(video), "--headless", env={"EMOJITUI_DATA_DIR": str(tmp_path / "data")})
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    frames, summary = lines[:-1], lines[-1]["summary"]
+    assert [f["frame"] for f in frames] == list(range(20))
+    assert all(len(f["faces"]) == 1 for f in frames)
+    assert summary["frames"] == 20 and summary["faces"] == 1
+    assert sum(summary["seconds_per_emotion"].values()) == pytest.approx(19 / 30, abs=0.01)
+    assert len(list((tmp_path / "data" / "history").glob("*.jsonl"))) == 1
+
+
+def test_no_camera_falls_back_to_the_demo_and_says_so(tmp_path):
+    result = run_cli("--headless", "--frames", "3", "--no-history")
+    assert result.returncode == 0, result.stderr
+    assert "no camera found" in result.stderr and "demo" in result.stderr
+    assert len(result.stdout.splitlines()) == 3 + 1
+
+
+def test_bench_prints_the_fixed_json_form():
+    result = run_cli("bench", "--source", "demo", "--frames", "40", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["frames"] == 40 and payload["fps"] > 0
+    assert set(payload["stages_ms"]) == {"capture", "detect", "classify", "total"}
+
+
+def test_history_command_exports_csv(tmp_path, photos):
+    data = tmp_path / "data"
+    photo = cv2.imread(str(photos / "obama.jpg"))
+    video = write_video(tmp_path / "clip.avi", [place(photo)] * 5)
+    run_cli("--source", str(video), "--headless", env={"EMOJITUI_DATA_DIR": str(data)})
+    result = run_cli("history", "--csv", str(tmp_path / "out.csv"), env={"EMOJITUI_DATA_DIR": str(data)})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").startswith("time,t,face,emotion")

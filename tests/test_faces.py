@@ -1,0 +1,71 @@
+"""Face detection on real photos with real dlib; tracking ids; FER-style crops."""
+
+import cv2
+import numpy as np
+
+from emojitui.faces import Box, FaceDetector, FaceTracker, crop_face
+
+
+def grey(path):
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2GRAY)
+
+
+def test_two_people_are_found_as_two(photos):
+    boxes = FaceDetector(detect_width=640).detect(grey(photos / "two_people.jpg"))
+    assert len(boxes) == 2
+    assert boxes[0].iou(boxes[1]) == 0
+
+
+def test_one_face_at_every_resolution_in_original_pixels(photos):
+    sizes = {}
+    for name in ("obama-240p.jpg", "obama-480p.jpg", "obama-720p.jpg", "obama-1080p.jpg"):
+        image = grey(photos / name)
+        boxes = FaceDetector(detect_width=480).detect(image)
+        assert len(boxes) == 1, name
+        sizes[name] = boxes[0].w / image.shape[1]
+    # The same face is the same fraction of the frame whatever the resolution.
+    assert max(sizes.values()) - min(sizes.values()) < 0.05
+
+
+def test_no_face_in_a_blank_frame():
+    assert FaceDetector().detect(np.full((480, 640), 127, np.uint8)) == []
+
+
+def test_tracker_keeps_ids_while_faces_move_and_gives_new_ones_to_newcomers():
+    tracker = FaceTracker()
+    first = tracker.update([Box(100, 100, 80, 80), Box(400, 100, 80, 80)])
+    ids = [t.id for t in first]
+    assert ids == [1, 2]
+    moved = tracker.update([Box(410, 104, 80, 80), Box(108, 98, 80, 80)])
+    assert [(t.id, round(t.box.x)) for t in moved] == [(1, 108), (2, 410)]
+    with_newcomer = tracker.update([Box(110, 100, 80, 80), Box(412, 100, 80, 80), Box(250, 300, 60, 60)])
+    assert [t.id for t in with_newcomer] == [1, 2, 3]
+
+
+def test_tracks_survive_a_missed_detection_then_expire():
+    tracker = FaceTracker(max_missed=1)
+    tracker.update([Box(100, 100, 80, 80)])
+    assert [t.id for t in tracker.update([])] == [1]
+    assert tracker.update([]) == []
+
+
+def test_prediction_carries_boxes_along_their_velocity():
+    tracker = FaceTracker()
+    tracker.update([Box(100, 100, 80, 80)])
+    tracker.update([Box(120, 100, 80, 80)], frames_since_last=2)
+    before = tracker.tracks[0].box.x
+    tracker.predict()
+    assert tracker.tracks[0].box.x > before
+
+
+def test_fer_crop_is_square_wider_and_higher_than_the_detector_box():
+    box = Box(100, 100, 100, 100)
+    crop = box.fer_crop_box()
+    assert crop.w == crop.h > 100
+    assert crop.y + crop.h / 2 < 150
+
+
+def test_crop_beyond_the_frame_is_padded_not_shrunk():
+    image = np.arange(100 * 100, dtype=np.uint32).reshape(100, 100).astype(np.uint8)
+    crop = crop_face(image, Box(-20, -20, 60, 60), (48, 48))
+    assert crop.shape == (48, 48)

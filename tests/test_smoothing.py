@@ -1,0 +1,95 @@
+"""Smoothing defaults, justified on real model outputs: steady faces never flicker, and a real
+change of expression shows within half a second, at 30 fps and at 10 fps."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from emojitui.shared.emotions import CLASS_NAMES
+from emojitui.smoothing import LabelSmoother, SmoothingConfig
+from tests.conftest import place, write_video
+
+CHANGE_LIMIT_S = 0.5
+
+
+def camera_noise(face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """What a webcam does to a still face between frames: small shifts, gain and sensor noise."""
+    matrix = np.float32([[1, 0, rng.uniform(-2, 2)], [0, 1, rng.uniform(-2, 2)]])
+    moved = cv2.warpAffine(face, matrix, (48, 48), borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    noisy = moved * rng.uniform(0.9, 1.1) + rng.normal(0, 6, moved.shape)
+    return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+def confident_face(classifier, fer_dir, name: str) -> np.ndarray:
+    files = sorted((fer_dir / "test" / name).glob("PrivateTest_*.jpg"))[:40]
+    faces = np.stack([cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in files])
+    scores = classifier.classify(faces)[:, classifier.labels.index(name)]
+    return faces[int(np.argmax(scores))]
+
+
+@pytest.fixture(scope="module")
+def real_sequence(classifier, fer_dir):
+    """Per-frame model outputs: 3 s of a happy face, then 3 s of a surprised one, with noise."""
+    rng = np.random.default_rng(0)
+    happy = confident_face(classifier, fer_dir, "happy")
+    surprised = confident_face(classifier, fer_dir, "surprise")
+    crops = [camera_noise(happy, rng) for _ in range(90)] + [camera_noise(surprised, rng) for _ in range(90)]
+    return classifier.classify(np.stack(crops)), classifier.labels
+
+
+@pytest.mark.parametrize("fps", [30, 10])
+def test_defaults_hold_steady_and_follow_a_real_change_fast(real_sequence, fps):
+    probabilities, labels = real_sequence
+    step = 30 // fps
+    smoother = LabelSmoother(SmoothingConfig())
+    shown = []
+    for index in range(0, len(probabilities), step):
+        _, label, _ = smoother.update(probabilities[index], index / 30)
+        shown.append((index / 30, labels[label]))
+    first_half = [label for t, label in shown if t < 3.0]
+    second_half = [(t, label) for t, label in shown if t >= 3.0]
+    assert set(first_half) == {"happy"}, "no flicker on the steady face"
+    switched = next(t for t, label in second_half if label == "surprise")
+    assert switched - 3.0 <= CHANGE_LIMIT_S
+    assert {label for t, label in second_half if t >= switched} == {"surprise"}, "and no flicker after"
+
+
+def test_without_smoothing_the_same_sequence_is_noisier(real_sequence):
+    """The raw argmax is the baseline the defaults are measured against."""
+    probabilities, labels = real_sequence
+    raw = [labels[i] for i in probabilities.argmax(axis=1)]
+    raw_changes = sum(a != b for a, b in zip(raw, raw[1:], strict=False))
+    smoother = LabelSmoother(SmoothingConfig())
+    smoothed = [labels[smoother.update(p, i / 30)[1]] for i, p in enumerate(probabilities)]
+    smoothed_changes = sum(a != b for a, b in zip(smoothed, smoothed[1:], strict=False))
+    assert smoothed_changes == 1
+    assert raw_changes >= smoothed_changes
+
+
+def test_hysteresis_needs_a_lead_held_for_the_dwell_time():
+    smoother = LabelSmoother(SmoothingConfig(time_constant=0.0, margin=0.1, dwell=0.1))
+    happy = np.eye(7, dtype=np.float32)[CLASS_NAMES.index("happy")]
+    close_call = np.full(7, 0.0, np.float32)
+    close_call[[CLASS_NAMES.index("happy"), CLASS_NAMES.index("sad")]] = [0.47, 0.53]
+    assert smoother.update(happy, 0.0)[1] == CLASS_NAMES.index("happy")
+    assert smoother.update(close_call, 0.1)[1] == CLASS_NAMES.index("happy"), "a 6-point lead is not enough"
+    sad = np.eye(7, dtype=np.float32)[CLASS_NAMES.index("sad")]
+    assert smoother.update(sad, 0.2)[2] is False, "the lead must hold for the dwell time"
+    assert smoother.update(sad, 0.31)[1] == CLASS_NAMES.index("sad")
+
+
+def test_a_steady_face_on_video_keeps_one_id_and_one_label(engine, photos, tmp_path):
+    photo = cv2.imread(str(photos / "obama.jpg"))
+    frames = [place(photo, zoom=1.0 + 0.002 * n, dx=np.sin(n / 8) * 10) for n in range(60)]
+    source_path = write_video(tmp_path / "steady.avi", frames)
+    from emojitui.history import SessionHistory
+    from emojitui.sources import open_source
+
+    engine.history = SessionHistory(None, 0.0)
+    source = open_source(str(source_path))
+    results = [engine.process(frame) for frame in iter(source.read, None)]
+    assert all(len(r.faces) == 1 for r in results)
+    assert {r.faces[0].id for r in results} == {1}
+    assert len([e for r in results for e in r.events]) == 1, "the face's first label, then no flicker"

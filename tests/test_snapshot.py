@@ -1,0 +1,30 @@
+"""Snapshots: the emojified PNG and its JSON sidecar, written atomically."""
+
+import json
+
+import cv2
+import numpy as np
+
+from emojitui.snapshot import save_snapshot
+
+
+def test_snapshot_draws_emoji_over_each_face_and_writes_probabilities(engine, photos, tmp_path):
+    image = cv2.imread(str(photos / "two_people.jpg"))
+    faces = engine.classify_still(image)
+    assert len(faces) == 2
+    png = save_snapshot(tmp_path, image, faces, engine.labels, "two_people.jpg")
+    picture = cv2.imread(str(png))
+    assert picture.shape == image.shape
+    for face in faces:
+        x, y, w, h = face.box.as_ints()
+        changed = np.abs(picture[y : y + h, x : x + w].astype(int) - image[y : y + h, x : x + w]).mean()
+        assert changed > 20, "the face is covered by its emoji"
+    untouched = np.abs(picture[-50:, :50].astype(int) - image[-50:, :50]).mean()
+    assert untouched < 1, "and the rest of the frame is the frame"
+    sidecar = json.loads(png.with_suffix(".json").read_text(encoding="utf-8"))
+    assert sidecar["image"] == png.name and sidecar["source"] == "two_people.jpg"
+    assert len(sidecar["faces"]) == 2
+    for face in sidecar["faces"]:
+        assert set(face["probabilities"]) == set(engine.labels)
+        assert abs(sum(face["probabilities"].values()) - 1) < 0.01
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([png.name, png.with_suffix(".json").name])

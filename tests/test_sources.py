@@ -1,0 +1,222 @@
+"""Sources and the capture thread, on real files written here."""
+
+import os
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from emojitui.capture import LatestFrameCapture
+from emojitui.demo import DemoSource
+from emojitui.errors import UserError
+from emojitui.sources import CameraUnavailable, SourceError, VideoSource, open_source, parse_resolution
+from tests.conftest import write_video
+
+
+def numbered_frames(count, size=(160, 120)):
+    frames = []
+    for n in range(count):
+        frame = np.zeros((size[1], size[0], 3), np.uint8)
+        frame[:, : (n + 1) * size[0] // count] = 200
+        frames.append(frame)
+    return frames
+
+
+def test_video_plays_to_a_clean_end_with_media_time(tmp_path):
+    source = open_source(str(write_video(tmp_path / "v.avi", numbered_frames(12), fps=24)))
+    frames = []
+    while (frame := source.read()) is not None:
+        frames.append(frame)
+    assert len(frames) == 12
+    assert frames[-1].time == pytest.approx(11 / 24)
+    assert source.read() is None
+
+
+def test_image_folder_and_demo_sources(tmp_path):
+    image = tmp_path / "one.png"
+    cv2.imwrite(str(image), numbered_frames(1)[0])
+    still = open_source(str(image), live_stills=False)
+    assert still.read() is not None and still.read() is None
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for n in range(3):
+        cv2.imwrite(str(folder / f"{n}.jpg"), numbered_frames(3)[n])
+    (folder / "notes.txt").write_text("not an image")
+    source = open_source(str(folder), live_stills=False)
+    assert sum(1 for _ in iter(source.read, None)) == 3
+    demo = DemoSource(live=False)
+    assert demo.read().image.shape == (480, 640, 3)
+    assert demo.total_frames >= 30 * 3 * 5
+
+
+def write_file(name, content: bytes):
+    def make(folder):
+        path = folder / name
+        path.write_bytes(content)
+        return path
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda folder: folder / "missing.mp4", "no such file"),
+        (write_file("empty.jpg", b""), "empty"),
+        (write_file("text.png", b"hello"), "not an image"),
+        (write_file("notes.txt", b"hello"), "not a video"),
+        (write_file("zero.mp4", b""), "empty"),
+    ],
+)
+def test_bad_sources_are_one_line_errors(tmp_path, make, fragment):
+    with pytest.raises(SourceError, match=fragment) as error:
+        open_source(str(make(tmp_path)))
+    assert "\n" not in str(error.value)
+
+
+def test_truncated_video_still_plays_what_it_has_or_fails_clearly(tmp_path):
+    path = write_video(tmp_path / "v.avi", numbered_frames(30))
+    data = path.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 2])
+    try:
+        source = VideoSource(cut)
+    except SourceError as error:
+        assert "\n" not in str(error)
+        return
+    count = sum(1 for _ in iter(source.read, None))
+    assert 0 < count < 30
+
+
+def test_video_with_no_frames_is_an_error(tmp_path):
+    header_only = tmp_path / "header.avi"
+    header_only.write_bytes(write_video(tmp_path / "v.avi", numbered_frames(2)).read_bytes()[:300])
+    with pytest.raises(SourceError):
+        open_source(str(header_only))
+
+
+def test_empty_folder_is_an_error(tmp_path):
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(SourceError, match="no readable images"):
+        open_source(str(tmp_path / "nothing"))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any folder, so unreadable cannot be set up")
+def test_unreadable_folder_is_an_error(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0)
+    try:
+        with pytest.raises(SourceError, match="not readable"):
+            open_source(str(folder))
+    finally:
+        folder.chmod(0o755)
+
+
+def test_missing_camera_and_picamera_explain_themselves():
+    with pytest.raises(CameraUnavailable, match="no camera found at 97"):
+        open_source("97")
+    try:
+        import picamera2  # noqa: F401
+    except ImportError:
+        with pytest.raises(SourceError, match="picamera2 is not installed"):
+            open_source("picamera")
+
+
+def test_resolution_parsing():
+    assert parse_resolution("640x480") == (640, 480)
+    with pytest.raises(UserError, match="640x480"):
+        parse_resolution("big")
+
+
+class NumberedFeed:
+    """A source producing numbered frames as fast as asked (the base of a flaky camera)."""
+
+    name, live, fps = "feed", False, 1000.0
+
+    def __init__(self, count):
+        self.video = numbered_frames(count)
+        self.index = 0
+
+    def read(self):
+        from emojitui.sources import Frame
+
+        if self.index >= len(self.video):
+            return None
+        frame = Frame(self.video[self.index], self.index / self.fps, self.index)
+        self.index += 1
+        return frame
+
+    def reopen(self):
+        return False
+
+    def close(self):
+        pass
+
+
+def test_capture_hands_over_the_newest_frame_and_drops_stale_ones(tmp_path):
+    source = VideoSource(write_video(tmp_path / "v.avi", numbered_frames(60), fps=200))
+    capture = LatestFrameCapture(source, pace=True)
+    capture.start()
+    taken = []
+    while not capture.ended:
+        frame = capture.latest(timeout=1.0)
+        if frame is not None:
+            taken.append(frame.index)
+            time.sleep(0.03)  # a slow consumer: ~6 source frames pass per frame taken
+    capture.stop()
+    assert taken == sorted(taken) and len(set(taken)) == len(taken), "never an old or repeated frame"
+    assert capture.dropped > 20 and len(taken) < 30
+    assert taken[-1] == 59, "the last frame is not lost"
+
+
+def test_capture_mirrors_and_pauses(tmp_path):
+    left_bright = np.zeros((120, 160, 3), np.uint8)
+    left_bright[:, :40] = 220
+    source = VideoSource(write_video(tmp_path / "v.avi", [left_bright] * 10))
+    capture = LatestFrameCapture(source, mirror=True, pace=False)
+    capture.set_paused(True)
+    capture.start()
+    assert capture.latest(timeout=0.3) is None, "paused: nothing is read"
+    capture.set_paused(False)
+    frame = capture.latest(timeout=2.0)
+    capture.stop()
+    assert frame is not None
+    assert frame.image[:, -1].mean() > frame.image[:, 0].mean(), "mirrored: the bright left edge is now on the right"
+
+
+class FlakyCamera(NumberedFeed):
+    """A live source that stops once, then comes back after two reopen attempts."""
+
+    live = True
+
+    def __init__(self):
+        super().__init__(5)
+        self.failed = False
+        self.reopens = 0
+
+    def read(self):
+        if self.index == 2 and not self.failed:
+            self.failed = True
+            return None
+        return super().read()
+
+    def reopen(self):
+        self.reopens += 1
+        return self.reopens >= 2
+
+
+def test_lost_camera_is_reported_and_reopened_with_backoff(monkeypatch):
+    monkeypatch.setattr("emojitui.capture.BACKOFF_START_S", 0.01)
+    messages = []
+    camera = FlakyCamera()
+    capture = LatestFrameCapture(camera, pace=False, on_status=messages.append)
+    capture.start()
+    deadline = time.monotonic() + 5
+    while camera.index < 5 and time.monotonic() < deadline:
+        capture.latest(timeout=0.1)
+    capture.stop()
+    assert camera.index == 5, "frames flowed again after the reconnection"
+    assert "reconnecting" in messages[0] and "reconnecting" in messages[1]
+    assert messages[2] == "feed reconnected", "reported, retried with back-off, then back"

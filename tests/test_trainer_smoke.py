@@ -1,0 +1,113 @@
+"""The whole trainer on tiny data: train, checkpoint, resume, export int8, load in LiteRT,
+evaluate. Seconds, not hours: a few images per class and a narrow network."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow", reason="the training extra is not installed (just setup installs it)")
+
+from emojitui.classifier import ExpressionClassifier  # noqa: E402
+from emojitui.shared.emotions import CLASS_NAMES  # noqa: E402
+from emojitui.shared.model_card import read_card  # noqa: E402
+from tests.test_trainer_data import make_folder_dataset  # noqa: E402
+from trainer.cli import main as trainer_main  # noqa: E402
+from trainer.data import load_dataset  # noqa: E402
+from trainer.export import ExportError, export_and_report  # noqa: E402
+from trainer.train import Recipe, RunFolder, train  # noqa: E402
+
+TINY = {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "stem": 8, "stages": ((8, 1), (16, 1))}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("smoke")
+    data = load_dataset(make_folder_dataset(root / "fer"))
+    run = RunFolder(root / "run")
+    recipe = Recipe(**TINY)
+    recipe.epochs = 1
+    train(data, recipe, run, resume=False, say=lambda _: None)
+    interrupted_state = run.read_state()
+    # "Interrupted" after one epoch: resume to the full two with the same run folder.
+    recipe.epochs = 2
+    json_recipe = json.loads(run.recipe.read_text())
+    json_recipe["epochs"] = 2
+    run.recipe.write_text(json.dumps(json_recipe))
+    train(data, recipe, run, resume=True, say=lambda _: None)
+    return data, run, root, interrupted_state
+
+
+def test_training_checkpoints_every_epoch_and_resumes(tiny_run):
+    _, run, _, interrupted = tiny_run
+    assert interrupted["epoch"] == 1
+    assert run.last.is_file() and run.best.is_file()
+    with run.log.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["epoch"]) for r in rows] == [1, 2], "resume continued at epoch 2, not from scratch"
+    assert run.read_state()["epoch"] == 2
+
+
+def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):
+    data, run, root, _ = tiny_run
+    models = root / "models"
+    assert export_and_report(data, run, models, tolerance_points=100.0) == 0
+    card = read_card(models / "emotion.json")
+    assert card.labels == list(CLASS_NAMES)
+    assert card.input.width == 48 and card.input.pixels == "raw"
+    test_metrics = card.metrics["test_int8"]
+    assert set(test_metrics["per_class"]) == set(CLASS_NAMES)
+    assert 0.0 <= test_metrics["accuracy"] <= 1.0 and test_metrics["images"] == 14
+    assert (models / "confusion_matrix.png").stat().st_size > 1000
+    assert (models / "training_curves.png").stat().st_size > 1000
+    assert "accuracy" in (models / "README.md").read_text()
+    classifier = ExpressionClassifier(models / "emotion.tflite")
+    probabilities = classifier.classify(data["test"].images[:3])
+    assert probabilities.shape == (3, 7)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=0.02)
+
+
+def test_export_that_fails_its_check_leaves_the_shipped_model_alone(tiny_run):
+    data, run, root, _ = tiny_run
+    models = root / "untouched"
+    models.mkdir()
+    with pytest.raises(ExportError, match="below float"):
+        export_and_report(data, run, models, tolerance_points=-1.0)
+    assert list(models.iterdir()) == []
+
+
+def test_evaluate_command_reports_accuracy_and_confusion(tiny_run, capsys, tmp_path):
+    data, run, root, _ = tiny_run
+    models = root / "models"
+    if not (models / "emotion.tflite").is_file():
+        export_and_report(data, run, models, tolerance_points=100.0)
+    fer = root / "fer"
+    code = trainer_main(
+        [
+            "evaluate",
+            "--model",
+            str(models / "emotion.tflite"),
+            "--data",
+            str(fer),
+            "--cache",
+            str(tmp_path),
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    output = capsys.readouterr().out
+    assert code == 0
+    assert "accuracy" in output and "macro-F1" in output and "confusion" in output
+    assert (tmp_path / "confusion_test.png").is_file()
+
+
+def test_evaluate_with_a_missing_model_is_a_one_line_error(tiny_run, capsys, tmp_path):
+    fer = tiny_run[2] / "fer"
+    code = trainer_main(
+        ["evaluate", "--model", str(tmp_path / "none.tflite"), "--data", str(fer), "--cache", str(tmp_path)]
+    )
+    assert code == 2
+    assert "not found" in capsys.readouterr().err
