@@ -3,6 +3,8 @@ change of expression shows within half a second, at 30 fps and at 10 fps."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import cv2
 import numpy as np
 import pytest
@@ -60,10 +62,10 @@ def test_without_smoothing_the_same_sequence_is_noisier(real_sequence):
     """The raw argmax is the baseline the defaults are measured against."""
     probabilities, labels = real_sequence
     raw = [labels[i] for i in probabilities.argmax(axis=1)]
-    raw_changes = sum(a != b for a, b in zip(raw, raw[1:], strict=False))
+    raw_changes = sum(a != b for a, b in pairwise(raw))
     smoother = LabelSmoother(SmoothingConfig())
     smoothed = [labels[smoother.update(p, i / 30)[1]] for i, p in enumerate(probabilities)]
-    smoothed_changes = sum(a != b for a, b in zip(smoothed, smoothed[1:], strict=False))
+    smoothed_changes = sum(a != b for a, b in pairwise(smoothed))
     assert smoothed_changes == 1
     assert raw_changes >= smoothed_changes
 

@@ -11,14 +11,14 @@ import pytest
 
 pytest.importorskip("tensorflow", reason="the training extra is not installed (just setup installs it)")
 
-from emojitui.classifier import ExpressionClassifier  # noqa: E402
-from emojitui.shared.emotions import CLASS_NAMES  # noqa: E402
-from emojitui.shared.model_card import read_card  # noqa: E402
-from tests.test_trainer_data import make_folder_dataset  # noqa: E402
-from trainer.cli import main as trainer_main  # noqa: E402
-from trainer.data import load_dataset  # noqa: E402
-from trainer.export import ExportError, export_and_report  # noqa: E402
-from trainer.train import Recipe, RunFolder, train  # noqa: E402
+from emojitui.classifier import ExpressionClassifier
+from emojitui.shared.emotions import CLASS_NAMES
+from emojitui.shared.model_card import read_card
+from tests.test_trainer_data import make_folder_dataset
+from trainer.cli import main as trainer_main
+from trainer.data import load_dataset
+from trainer.export import ExportError, export_and_report
+from trainer.train import Recipe, RunFolder, train
 
 TINY = {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "stem": 8, "stages": ((8, 1), (16, 1))}
 
