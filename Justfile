@@ -42,9 +42,14 @@ train *ARGS: setup
 test *ARGS: setup
     {{bin}}/python -m pytest {{ARGS}}
 
-# benchmarks: pipeline fps per stage on a test video, model latency; results go to bench/results
-bench *ARGS: setup
+# benchmarks: model latency, pipeline fps per stage on one core, the fer peer side by side, accuracy
+bench *ARGS: setup bench-deps
     {{bin}}/python -m bench {{ARGS}}
+
+# the `fer` package for the side-by-side benchmark; without its declared deps, which pull PyTorch
+bench-deps: setup
+    @{{bin}}/python -c 'import fer.fer' 2>/dev/null || {{bin}}/python -m pip install --quiet --no-deps 'fer==25.10.3'
+    @{{bin}}/python -c 'import pandas, tqdm, requests' 2>/dev/null || {{bin}}/python -m pip install --quiet pandas tqdm requests
 
 # lint and format check
 lint: setup

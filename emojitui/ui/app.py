@@ -15,6 +15,7 @@ from textual.widgets import Footer
 from emojitui.capture import LatestFrameCapture
 from emojitui.history import SessionSummary, export_csv
 from emojitui.pipeline import Engine, FaceResult
+from emojitui.shared.emotions import DEFAULT_EMOJI, EmojiChoice
 from emojitui.sources import FrameSource
 from emojitui.ui.help import HelpScreen
 from emojitui.ui.messages import FrameUpdate, ProcessingFailed, SourceEnded, SourceStatus
@@ -30,16 +31,16 @@ SMALL_TERMINAL = (100, 30)  # below this the preview starts hidden
 
 class EmojiApp(App[int]):
     TITLE = "emojitui"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     BINDINGS = [
         Binding("q", "quit_app", "quit"),
+        Binding("question_mark", "help", "help", key_display="?"),
         Binding("s", "snapshot", "snapshot"),
         Binding("p,space", "pause", "pause"),
         Binding("m", "mirror", "mirror"),
         Binding("v", "toggle_preview", "preview"),
         Binding("tab", "next_face", "next face", priority=True),
         Binding("e", "export", "export CSV"),
-        Binding("question_mark", "help", "help", key_display="?"),
     ]
 
     def __init__(
@@ -65,6 +66,8 @@ class EmojiApp(App[int]):
         self.processor: ProcessingThread | None = None
         self._last_update: FrameUpdate | None = None
         self._notice = ""
+        self.source_label = source.name if source else "no source"
+        self.model_label = engine.classifier.path.name if engine else "no model"
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -74,7 +77,7 @@ class EmojiApp(App[int]):
             yield Preview(id="preview")
             yield HistoryPanel(id="history")
         yield StatusBar(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         small = self.size.width < SMALL_TERMINAL[0] or self.size.height < SMALL_TERMINAL[1]
@@ -106,7 +109,7 @@ class EmojiApp(App[int]):
         face = next((f for f in update.faces if f.id == self.selected_id), None)
         emoji = self._emoji_table()
         labels = self.engine.labels if self.engine else list(emoji)
-        alternatives = self.engine.emoji[face.label].alternatives if (face and self.engine) else ()
+        alternatives = self._emoji_choices()[face.label].alternatives if face else ()
         number = ids.index(face.id) + 1 if face else 0
         self.query_one(EmojiPanel).show(face, alternatives, number, len(ids))
         self.query_one(ProbabilityBars).show(labels, face.probabilities if face else None, emoji)
@@ -115,12 +118,11 @@ class EmojiApp(App[int]):
         self.query_one(Preview).show(update.image, update.faces, self.selected_id)
         self._refresh_status(update.fps, update.latency_ms)
 
-    def _emoji_table(self) -> dict[str, str]:
-        if self.engine is None:
-            from emojitui.shared.emotions import DEFAULT_EMOJI
+    def _emoji_choices(self) -> dict[str, EmojiChoice]:
+        return self.engine.emoji if self.engine else DEFAULT_EMOJI
 
-            return {k: v.main for k, v in DEFAULT_EMOJI.items()}
-        return {k: v.main for k, v in self.engine.emoji.items()}
+    def _emoji_table(self) -> dict[str, str]:
+        return {name: choice.main for name, choice in self._emoji_choices().items()}
 
     def _refresh_status(self, fps: float, latency: float) -> None:
         states = [
@@ -130,9 +132,9 @@ class EmojiApp(App[int]):
         ]
         if self._notice:
             states.append(self._notice)
-        source = self.source.name if self.source else "no source"
-        model = self.engine.classifier.path.name if self.engine else "no model"
-        self.query_one(StatusBar).show(source, fps, latency, len(self.faces), model, " ".join(states))
+        self.query_one(StatusBar).show(
+            self.source_label, fps, latency, len(self.faces), self.model_label, " ".join(states)
+        )
 
     def on_source_status(self, message: SourceStatus) -> None:
         self._notice = "" if message.text.endswith("reconnected") else "RECONNECTING"

@@ -41,7 +41,8 @@ class HistoryPanel(Static):
             line = Text()
             for name, seconds in sorted(summary.seconds_per_emotion.items(), key=lambda kv: -kv[1])[:4]:
                 line.append(f"{emoji.get(name, '')}{100 * seconds / total:.0f}% ", CLASS_COLOURS.get(name, ""))
-            line.append(f"· {summary.changes} changes · {_duration(summary.duration_s)}", "dim")
+            changes = f"{summary.changes} change{'' if summary.changes == 1 else 's'}"
+            line.append(f"· {changes} · {_duration(summary.duration_s)}", "dim")
             parts.append(line)
         rows = max(0, self.size.height - 2 - len(parts))
         for event in list(reversed(events))[:rows]:

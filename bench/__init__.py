@@ -1,0 +1,1 @@
+"""Benchmarks (`just bench`): speed and accuracy figures for the README, never asserted."""

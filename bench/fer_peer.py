@@ -1,0 +1,28 @@
+"""The `fer` package's own video pipeline on a video, timed (run pinned to one core).
+
+Usage: python -m bench.fer_peer VIDEO  -> prints {"frames": N, "seconds": S, "fps": F}
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def main() -> int:
+    from fer.classes import Video
+    from fer.fer import FER
+
+    video = Video(sys.argv[1], outdir="/tmp/emojitui-fer-bench")
+    detector = FER()  # its defaults: Haar cascade, mini-Xception
+    started = time.perf_counter()
+    results = video.analyze(detector, display=False, save_frames=False, save_video=False, annotate_frames=False)
+    seconds = time.perf_counter() - started
+    frames = len(results)
+    print(json.dumps({"frames": frames, "seconds": round(seconds, 2), "fps": round(frames / seconds, 1)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

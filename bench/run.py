@@ -1,0 +1,118 @@
+"""`just bench`: model latency, pipeline speed per stage (one core), the `fer` peer side by
+side, detection-size trade-off, and accuracy through the pipeline. Writes
+bench/results/latest.json and prints a Markdown summary for the README."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.videos import make_face_video
+from emojitui.locations import default_model_path
+from emojitui.shared.atomic import write_text_atomic
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SHARED = Path(os.environ.get("EMOJITUI_SHARED", Path(__file__).resolve().parent.parent.parent / "shared"))
+
+
+def one_core() -> None:
+    """Pin a child process to a single core, with single-threaded OpenCV."""
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
+def run_pinned(*args: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        preexec_fn=one_core,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed: {result.stderr.strip().splitlines()[-1:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def model_latency(model: Path, repeats: int = 500) -> dict:
+    from emojitui.classifier import ExpressionClassifier
+
+    classifier = ExpressionClassifier(model, threads=1)
+    rng = np.random.default_rng(0)
+    out = {}
+    for batch in (1, 4):
+        faces = rng.integers(0, 256, (batch, 48, 48), dtype=np.uint8)
+        classifier.classify(faces)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            classifier.classify(faces)
+            times.append((time.perf_counter() - start) * 1000)
+        out[f"batch_{batch}_median_ms"] = round(statistics.median(times), 3)
+        out[f"batch_{batch}_per_face_ms"] = round(statistics.median(times) / batch, 3)
+    out["file_kib"] = round(model.stat().st_size / 1024, 1)
+    return out
+
+
+def pipeline(video: Path, detect_width: int, detect_every: int) -> dict:
+    return run_pinned(
+        "-m",
+        "emojitui",
+        "bench",
+        "--source",
+        str(video),
+        "--json",
+        "--detect-width",
+        str(detect_width),
+        "--detect-every",
+        str(detect_every),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="skip the detection-size sweep and accuracy")
+    parser.add_argument("--no-fer", action="store_true", help="skip the fer package comparison")
+    args = parser.parse_args(argv)
+    model = default_model_path()
+    report: dict = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "cores_used": 1}
+    report["model_latency"] = model_latency(model)
+    print(f"model: {report['model_latency']}", flush=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        video = make_face_video(Path(scratch) / "face_640x480.avi")
+        report["pipeline_default"] = pipeline(video, 400, 3)
+        print(f"pipeline (defaults): {report['pipeline_default']}", flush=True)
+        if not args.quick:
+            sweep = {}
+            for width in (320, 400, 480, 640):
+                for every in (1, 3):
+                    sweep[f"w{width}_every{every}"] = pipeline(video, width, every)
+                    print(f"  detect {width}px every {every}: {sweep[f'w{width}_every{every}']}", flush=True)
+            report["detection_sweep"] = sweep
+        if not args.no_fer:
+            try:
+                report["fer_peer"] = run_pinned("-m", "bench.fer_peer", str(video))
+                ratio = report["pipeline_default"]["fps"] / report["fer_peer"]["fps"]
+                report["speedup_vs_fer"] = round(ratio, 1)
+                print(f"fer package: {report['fer_peer']} -> emojitui is {ratio:.1f}x faster", flush=True)
+            except (RuntimeError, json.JSONDecodeError) as exc:
+                print(f"fer comparison skipped: {exc} (install it with `just bench-deps`)", flush=True)
+    if not args.quick:
+        from bench.accuracy import pipeline_accuracy
+
+        report["accuracy"] = pipeline_accuracy(model, SHARED)
+        print(f"accuracy through the pipeline: {json.dumps(report['accuracy'])}", flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    write_text_atomic(RESULTS / "latest.json", json.dumps(report, indent=2) + "\n")
+    print(f"wrote {RESULTS / 'latest.json'}")
+    return 0

@@ -1,0 +1,106 @@
+"""The TUI driven by Pilot on a real video through the real engine."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import cv2
+import pytest
+from rich.console import Console
+
+from emojitui.history import SessionHistory
+from emojitui.sources import open_source
+from emojitui.ui.app import EmojiApp
+from emojitui.ui.widgets.emoji_panel import EmojiPanel
+from emojitui.ui.widgets.probability_bars import ProbabilityBars
+from emojitui.ui.widgets.status_bar import StatusBar
+from tests.conftest import place, write_video
+
+
+@pytest.fixture
+def video(photos, tmp_path):
+    photo = cv2.imread(str(photos / "obama.jpg"))
+    return write_video(tmp_path / "face.avi", [place(photo, dx=(n % 20) - 10) for n in range(240)]), photo
+
+
+def rendered(widget) -> str:
+    """The text a widget shows, as plain characters."""
+    console = Console(width=max(20, widget.size.width), color_system=None, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
+
+
+async def wait_for(pilot, condition, seconds: float = 20.0) -> None:
+    for _ in range(int(seconds / 0.1)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("condition not met in time")
+
+
+async def test_live_panels_snapshot_pause_and_quit(engine, video, tmp_path):
+    path, photo = video
+    expected = engine.classify_still(photo)[0].label
+    history_path = tmp_path / "history.jsonl"
+    engine.history = SessionHistory(history_path, 0.0, str(path))
+    app = EmojiApp(engine, open_source(str(path)), snapshot_dir=tmp_path / "snaps")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.faces and app.processor.last_result.frame.index > 20)
+        face = app.faces[0]
+        assert face.label == expected, "the app shows what the engine sees in this face"
+        assert expected.upper() in rendered(app.query_one(EmojiPanel))
+        bars = rendered(app.query_one(ProbabilityBars))
+        assert all(name in bars for name in engine.labels) and "%" in bars
+
+        await pilot.press("s")
+        await wait_for(pilot, lambda: list((tmp_path / "snaps").glob("*.png")))
+        snapshot = next((tmp_path / "snaps").glob("*.json"))
+        assert json.loads(snapshot.read_text())["faces"][0]["label"] == expected
+
+        await pilot.press("p")
+        assert app.paused and "PAUSED" in rendered(app.query_one(StatusBar))
+        await pilot.pause(0.3)
+        frozen = app.processor.last_result.frame.index
+        await pilot.pause(0.5)
+        assert app.processor.last_result.frame.index == frozen, "paused: no new frames processed"
+        await pilot.press("space")
+        await wait_for(pilot, lambda: app.processor.last_result.frame.index > frozen)
+
+        await pilot.press("v")
+        await pilot.press("question_mark")
+        assert app.screen.__class__.__name__ == "HelpScreen"
+        await pilot.press("escape")
+        await pilot.press("q")
+    assert app.return_code == 0
+    records = [json.loads(line) for line in history_path.read_text().splitlines()]
+    assert records[0]["type"] == "start" and records[-1]["type"] == "summary"
+    assert any(r["type"] == "event" and r["emotion"] == expected for r in records)
+    assert app.session_summary is not None and app.session_summary.faces == 1
+
+
+async def test_tab_cycles_faces_and_export_writes_csv(engine, photos, tmp_path):
+    photo = cv2.imread(str(photos / "two_people.jpg"))
+    path = write_video(tmp_path / "two.avi", [place(photo, size=(1126, 661))] * 200)
+    engine.history = SessionHistory(tmp_path / "h.jsonl", 0.0, str(path))
+    app = EmojiApp(engine, open_source(str(path)), snapshot_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: len(app.faces) == 2)
+        first = app.selected_id
+        await pilot.press("tab")
+        assert app.selected_id != first
+        assert "face 2 of 2" in app.query_one(EmojiPanel).border_subtitle
+        await pilot.press("e")
+        await wait_for(pilot, lambda: (tmp_path / "h.csv").is_file())
+        await pilot.press("q")
+    assert (tmp_path / "h.csv").read_text(encoding="utf-8").count("\n") >= 3
+
+
+async def test_end_of_video_keeps_the_app_open_and_says_so(engine, photos, tmp_path):
+    photo = cv2.imread(str(photos / "obama.jpg"))
+    path = write_video(tmp_path / "short.avi", [place(photo)] * 5)
+    app = EmojiApp(engine, open_source(str(path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.ended)
+        assert "ENDED" in rendered(app.query_one(StatusBar))
+        await pilot.press("q")
