@@ -42,35 +42,34 @@ class HalfBlockImage:
 
 
 def _segments(image: np.ndarray) -> list[list[Segment]]:
-    quantised = (image[..., :3] // QUANTUM * QUANTUM).astype(np.uint8)
+    """One list of segments per text row; runs of identical cells become one segment."""
+    quantised = (image[..., :3] // QUANTUM * QUANTUM).astype(np.int32)
     opaque = image[..., 3] >= 128 if image.shape[2] == 4 else np.ones(image.shape[:2], bool)
+    # One integer per pixel (-1 transparent), so equal neighbours are found with NumPy.
+    packed = np.where(opaque, (quantised[..., 0] << 16) | (quantised[..., 1] << 8) | quantised[..., 2], -1)
     lines = []
     for row in range(0, image.shape[0], 2):
-        top, bottom = quantised[row], quantised[row + 1]
-        top_on, bottom_on = opaque[row], opaque[row + 1]
-        line: list[Segment] = []
-        for col in range(image.shape[1]):
-            t = tuple(int(v) for v in top[col]) if top_on[col] else None
-            b = tuple(int(v) for v in bottom[col]) if bottom_on[col] else None
-            if t is None and b is None:
-                line.append(Segment(" "))
-            elif t is None:
-                line.append(Segment(LOWER, _style(b, None)))
-            else:
-                line.append(Segment(UPPER, _style(t, b)))
-        lines.append(_merge(line))
+        top, bottom = packed[row], packed[row + 1]
+        change = np.flatnonzero((top[1:] != top[:-1]) | (bottom[1:] != bottom[:-1])) + 1
+        starts = [0, *change.tolist()]
+        ends = [*change.tolist(), len(top)]
+        line = []
+        for start, end in zip(starts, ends, strict=True):
+            line.append(_cell(int(top[start]), int(bottom[start]), end - start))
+        lines.append(line)
     return lines
 
 
-def _merge(line: list[Segment]) -> list[Segment]:
-    """Join neighbouring cells of the same style into one segment (far less to draw)."""
-    merged: list[Segment] = []
-    for segment in line:
-        if merged and merged[-1].style is segment.style:
-            merged[-1] = Segment(merged[-1].text + segment.text, segment.style)
-        else:
-            merged.append(segment)
-    return merged
+def _rgb(packed: int) -> tuple[int, int, int] | None:
+    return None if packed < 0 else (packed >> 16, (packed >> 8) & 255, packed & 255)
+
+
+def _cell(top: int, bottom: int, count: int) -> Segment:
+    if top < 0 and bottom < 0:
+        return Segment(" " * count)
+    if top < 0:
+        return Segment(LOWER * count, _style(_rgb(bottom), None))
+    return Segment(UPPER * count, _style(_rgb(top), _rgb(bottom)))
 
 
 def fit_image(image: np.ndarray, columns: int, rows: int) -> np.ndarray:

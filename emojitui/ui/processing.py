@@ -59,7 +59,7 @@ class ProcessingThread(threading.Thread):
     """Pulls frames from `capture`, runs `engine`, posts `FrameUpdate`s through `post`."""
 
     def __init__(
-        self, engine: Engine, capture: LatestFrameCapture, post: Callable[[Message], object], ui_hz: float = 12.0
+        self, engine: Engine, capture: LatestFrameCapture, post: Callable[[Message], object], ui_hz: float = 10.0
     ) -> None:
         super().__init__(name="emojitui-processing", daemon=True)
         self.engine, self.capture, self.post = engine, capture, post

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 from rich.console import Group
 from rich.text import Text
@@ -26,33 +28,47 @@ class EmojiPanel(Static):
 
     def show(self, face: FaceResult | None, alternatives: tuple[str, ...], face_number: int, face_count: int) -> None:
         self._last = (face, alternatives, face_number, face_count)
+        key = (
+            face and (face.emoji, face.label, round(face.confidence * 100)),
+            alternatives,
+            face_number,
+            face_count,
+            self.size,
+        )
+        if key == getattr(self, "_shown", None):
+            return  # nothing visible changed: skip the repaint
+        self._shown = key
         if face is None:
             self.update(Text(NO_FACE, style="dim", justify="center"))
             self.border_subtitle = ""
             return
         rows = max(3, self.size.height - 4)
         side = max(6, min(2 * rows, self.size.width - 2, 32))
-        art = emoji_image(face.emoji)
+        art = _art(face.emoji, side)
         colour = CLASS_COLOURS.get(face.label, "white")
         caption = Text.assemble((face.label.upper(), f"bold {colour}"), (f" {face.confidence * 100:.0f}%", "bold"))
         caption.justify = "center"
         others = Text("or " + " ".join(alternatives[:3]), style="dim", justify="center") if alternatives else Text("")
         parts = []
         if art is not None:
-            parts.append(
-                _Centred(
-                    HalfBlockImage(bgr_to_rgba(cv2.resize(art, (side, side), interpolation=cv2.INTER_AREA))),
-                    side,
-                    self.size.width,
-                )
-            )
+            parts.append(_Centred(art, side, self.size.width))
         parts += [caption, others]
         self.update(Group(*parts))
         self.border_subtitle = f"face {face_number} of {face_count}" if face_count > 1 else ""
 
     def on_resize(self) -> None:
+        self._shown = None
         if hasattr(self, "_last"):
             self.show(*self._last)
+
+
+@lru_cache(maxsize=32)
+def _art(emoji: str, side: int) -> HalfBlockImage | None:
+    """The emoji as pixel art `side` pixels wide, built once per emoji and size."""
+    image = emoji_image(emoji)
+    if image is None:
+        return None
+    return HalfBlockImage(bgr_to_rgba(cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA)))
 
 
 class _Centred:

@@ -32,6 +32,16 @@ class HistoryPanel(Static):
         self, events: list[EmotionEvent], summary: SessionSummary | None, timeline: list[str], emoji: dict[str, str]
     ) -> None:
         self._last = (events, summary, timeline, emoji)
+        key = (
+            len(events),
+            events[-1] if events else None,
+            summary and round(summary.duration_s),
+            len(timeline),
+            self.size,
+        )
+        if key == getattr(self, "_shown", None):
+            return  # at most one repaint a second when nothing happens
+        self._shown = key
         width = max(10, self.size.width - 4)
         parts: list = []
         if timeline:
@@ -57,5 +67,6 @@ class HistoryPanel(Static):
         self.update(Group(*parts) if parts else Text("no events yet", style="dim"))
 
     def on_resize(self) -> None:
+        self._shown = None
         if hasattr(self, "_last"):
             self.show(*self._last)

@@ -26,6 +26,10 @@ class ProbabilityBars(Static):
 
     def show(self, labels: list[str], probabilities: np.ndarray | None, emoji: dict[str, str]) -> None:
         self._last = (labels, probabilities, emoji)
+        key = (None if probabilities is None else tuple(np.round(probabilities * 200).astype(int)), self.size)
+        if key == getattr(self, "_shown", None):
+            return  # the bars would look the same (half-percent steps): skip the repaint
+        self._shown = key
         if probabilities is None:
             self.update(Text("waiting for a face…", style="dim"))
             return
@@ -43,5 +47,6 @@ class ProbabilityBars(Static):
         self.update(text)
 
     def on_resize(self) -> None:
+        self._shown = None
         if hasattr(self, "_last"):
             self.show(*self._last)
