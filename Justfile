@@ -1,6 +1,7 @@
 # emojitui: `just run` starts the app, `just test` runs the tests.
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
+set positional-arguments
 
 python := env_var_or_default("PYTHON", "python3")
 venv := ".venv"
@@ -32,19 +33,19 @@ _venv stamp spec:
 
 # start the app; with no camera it says so and runs the built-in demo (args go to emojitui)
 run *ARGS: setup-app
-    {{bin}}/emojitui {{ARGS}}
+    {{bin}}/emojitui "$@"
 
-# rebuild the model end to end: train (or --resume), export int8, verify, evaluate, write the card
+# rebuild the model end to end: train (continuing an interrupted run; --fresh starts over), export int8, verify, evaluate, write the card
 train *ARGS: setup
-    {{bin}}/python -m trainer all {{ARGS}}
+    {{bin}}/python -m trainer all --resume "$@"
 
 # run the tests (those that need ../shared skip with a reason when it is absent)
 test *ARGS: setup
-    {{bin}}/python -m pytest {{ARGS}}
+    {{bin}}/python -m pytest "$@"
 
 # benchmarks: model latency, pipeline fps per stage on one core, the fer peer side by side, accuracy
 bench *ARGS: setup bench-deps
-    {{bin}}/python -m bench {{ARGS}}
+    {{bin}}/python -m bench "$@"
 
 # the `fer` package for the side-by-side benchmark; without its declared deps, which pull PyTorch
 bench-deps: setup

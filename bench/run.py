@@ -81,18 +81,24 @@ def pipeline(video: Path, detect_width: int, detect_every: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--quick", action="store_true", help="skip the detection-size sweep and accuracy")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the detection-size sweep")
     parser.add_argument("--no-fer", action="store_true", help="skip the fer package comparison")
+    parser.add_argument("--no-accuracy", action="store_true", help="skip accuracy through the pipeline")
+    parser.add_argument("--no-speed", action="store_true", help="skip every timing (accuracy only)")
     args = parser.parse_args(argv)
     model = default_model_path()
     report: dict = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "cores_used": 1}
-    report["model_latency"] = model_latency(model)
-    print(f"model: {report['model_latency']}", flush=True)
+    if args.no_speed:
+        args.no_sweep = args.no_fer = True
+    else:
+        report["model_latency"] = model_latency(model)
+        print(f"model: {report['model_latency']}", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         video = make_face_video(Path(scratch) / "face_640x480.avi")
-        report["pipeline_default"] = pipeline(video, 400, 3)
-        print(f"pipeline (defaults): {report['pipeline_default']}", flush=True)
-        if not args.quick:
+        if not args.no_speed:
+            report["pipeline_default"] = pipeline(video, 400, 3)
+            print(f"pipeline (defaults): {report['pipeline_default']}", flush=True)
+        if not args.no_sweep:
             sweep = {}
             for width in (320, 400, 480, 640):
                 for every in (1, 3):
@@ -107,12 +113,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"fer package: {report['fer_peer']} -> emojitui is {ratio:.1f}x faster", flush=True)
             except (RuntimeError, json.JSONDecodeError) as exc:
                 print(f"fer comparison skipped: {exc} (install it with `just bench-deps`)", flush=True)
-    if not args.quick:
+    if not args.no_accuracy:
         from bench.accuracy import pipeline_accuracy
 
         report["accuracy"] = pipeline_accuracy(model, SHARED)
         print(f"accuracy through the pipeline: {json.dumps(report['accuracy'])}", flush=True)
     RESULTS.mkdir(exist_ok=True)
+    previous = RESULTS / "latest.json"
+    if previous.is_file():  # a partial run keeps the figures it did not measure again
+        report = json.loads(previous.read_text()) | report
     write_text_atomic(RESULTS / "latest.json", json.dumps(report, indent=2) + "\n")
     print(f"wrote {RESULTS / 'latest.json'}")
     return 0

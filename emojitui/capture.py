@@ -17,6 +17,7 @@ from emojitui.sources import Frame, FrameSource
 
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 8.0
+RESYNC_S = 0.5  # a paced file this far behind the clock restarts its pacing instead of racing
 
 
 class LatestFrameCapture(threading.Thread):
@@ -42,7 +43,7 @@ class LatestFrameCapture(threading.Thread):
         self._taken = True
 
     def run(self) -> None:
-        started, first_time = time.monotonic(), None
+        clock_offset: float | None = None  # wall clock minus media time, for pacing files
         try:
             while not self._stopping.is_set():
                 if self._paused.is_set():
@@ -56,8 +57,10 @@ class LatestFrameCapture(threading.Thread):
                 if self.mirror:
                     frame.image = cv2.flip(frame.image, 1)
                 if self.pace and not self.source.live:
-                    first_time = frame.time if first_time is None else first_time
-                    delay = started + (frame.time - first_time) - time.monotonic()
+                    delay = (clock_offset or 0.0) + frame.time - time.monotonic()
+                    if clock_offset is None or delay < -RESYNC_S:
+                        # First frame, or far behind (after a pause): play on from now, no fast-forward.
+                        clock_offset, delay = time.monotonic() - frame.time, 0.0
                     if delay > 0 and self._stopping.wait(delay):
                         break
                 with self._fresh:
@@ -65,10 +68,13 @@ class LatestFrameCapture(threading.Thread):
                         self.dropped += 1
                     self._frame, self._taken = frame, False
                     self._fresh.notify_all()
+        except Exception as exc:  # a failing driver ends the source, never the app
+            self.on_status(f"{self.source.name} failed: {type(exc).__name__}: {exc}")
         finally:
             self.finished.set()
             with self._fresh:
                 self._fresh.notify_all()
+            self.source.close()  # here, so the source is never closed under a read in progress
 
     def _reconnect(self) -> bool:
         """Reopen a failed camera with exponential back-off until it works or we stop."""
@@ -109,7 +115,9 @@ class LatestFrameCapture(threading.Thread):
         return self.mirror
 
     def stop(self) -> None:
+        """Ask the thread to finish; it closes the source itself (or here, if never started)."""
         self._stopping.set()
         if self.is_alive():
             self.join(timeout=2.0)
-        self.source.close()
+        elif self.ident is None:
+            self.source.close()

@@ -43,6 +43,8 @@ class ExpressionClassifier:
             raise ModelError(f"model file {model_path} must have one input and one output")
         self._input, self._output = inputs[0], outputs[0]
         spec = self.card.input
+        if spec.channels != 1:
+            raise ModelError(f"model file {model_path} wants {spec.channels}-channel input; emojitui feeds grey faces")
         expected = (spec.height, spec.width, spec.channels)
         if tuple(self._input["shape"][1:]) != expected or self._output["shape"][-1] != len(self.card.labels):
             raise ModelError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -108,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `emojitui --headless | head`: the reader left, we stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _engine(args: argparse.Namespace, history=None):
@@ -124,7 +128,7 @@ def _engine(args: argparse.Namespace, history=None):
         detect_every=args.detect_every,
         smoothing=SmoothingConfig(time_constant=args.smooth_time, margin=args.smooth_margin),
     )
-    emoji = load_emoji_table(args.config or locations.config_path())
+    emoji = load_emoji_table(args.config or locations.config_path(), required=args.config is not None)
     return Engine(classifier, config, emoji, history)
 
 
@@ -163,7 +167,7 @@ def _run(args: argparse.Namespace) -> int:
         return image_report(args.image, _engine(args), args.json, args.snapshot)
     engine = _engine(args)  # the model first: a bad model is reported before the camera opens
     source, is_demo = _open(args.source, args, live_stills=not args.headless, demo_live=True)
-    mirror = source.live if args.mirror is None else args.mirror
+    mirror = getattr(source, "is_camera", False) if args.mirror is None else args.mirror
     started = time.monotonic() if source.live or source.name == "demo" else 0.0
     engine.history = _history_for(args, source.name, started)
     if args.headless:
@@ -210,7 +214,7 @@ def _history(args: argparse.Namespace) -> int:
     folder = args.history_dir or locations.history_dir()
     path = args.file
     if path is None:
-        files = sorted(folder.glob("session-*.jsonl")) if folder.is_dir() else []
+        files = sorted(folder.glob("session-*.jsonl"), key=lambda f: f.stat().st_mtime) if folder.is_dir() else []
         if not files:
             raise UserError(f"no session history in {folder}: run emojitui first")
         path = files[-1]

@@ -17,16 +17,24 @@ from emojitui.errors import UserError
 from emojitui.shared.emotions import CLASS_NAMES, DEFAULT_EMOJI, EmojiChoice
 
 
-def load_emoji_table(path: Path | None) -> dict[str, EmojiChoice]:
-    """Defaults overlaid with the `[emoji]` table of the config file, when there is one."""
+def load_emoji_table(path: Path | None, required: bool = False) -> dict[str, EmojiChoice]:
+    """Defaults overlaid with the `[emoji]` table of the config file, when there is one.
+
+    `required`: the user named this file (`--config`), so its absence is an error.
+    """
     table = dict(DEFAULT_EMOJI)
     if path is None or not path.is_file():
+        if required:
+            raise UserError(f"config file {path} not found")
         return table
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UserError(f"config file {path} is not valid TOML ({exc}): fix or remove it") from None
-    for name, value in raw.get("emoji", {}).items():
+    section = raw.get("emoji", {})
+    if not isinstance(section, dict):
+        raise UserError(f"config file {path}: `emoji` must be a table ([emoji] with one line per class)")
+    for name, value in section.items():
         if name not in CLASS_NAMES:
             raise UserError(f"config file {path}: unknown class {name!r} in [emoji] (use {', '.join(CLASS_NAMES)})")
         choices = [value] if isinstance(value, str) else value

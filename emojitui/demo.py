@@ -69,6 +69,8 @@ class DemoSource:
         if self.live:
             due = self._started + self.index / self.fps
             delay = due - time.monotonic()
+            if delay < -0.5:  # resumed after a pause (or a stall): carry on from now, no fast-forward
+                self._started, delay = time.monotonic() - self.index / self.fps, 0.0
             if delay > 0:
                 time.sleep(delay)
             now = time.monotonic()

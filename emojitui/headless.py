@@ -102,8 +102,10 @@ def stream(source: FrameSource, engine: Engine, mirror: bool, events_only: bool,
         pass
     finally:
         source.close()
-    if engine.history:
-        summary = engine.history.close(last_time)
+        summary = engine.history.close(last_time) if engine.history else None
+        if engine.history and engine.history.problem:
+            print(f"emojitui: {engine.history.problem}", file=sys.stderr)
+    if summary is not None:
         out.write(json.dumps({"summary": summary.__dict__ | {"frames": processed}}, ensure_ascii=False) + "\n")
     return 0
 

@@ -7,6 +7,7 @@ a `summary` record; `export_csv` turns it into a spreadsheet-friendly CSV.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO
 
+from emojitui.errors import UserError
 from emojitui.shared.atomic import write_text_atomic
 
 CSV_FIELDS = ("time", "t", "face", "emotion", "emoji", "confidence", "previous", "previous_duration_s")
@@ -68,6 +70,7 @@ class SessionHistory:
         self._faces: set[int] = set()
         self._changes = 0
         self._handle: IO[str] | None = None
+        self.problem = ""
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = path.open("a", encoding="utf-8")
@@ -124,9 +127,15 @@ class SessionHistory:
     def _write(self, record: dict) -> None:
         if self._handle is None:
             return
-        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        try:
+            self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError as exc:  # disk full, device gone: keep running, say so once
+            self.problem = f"history not saved any more ({exc.strerror}): {self.path}"
+            with contextlib.suppress(OSError):
+                self._handle.close()
+            self._handle = None
 
 
 def new_history_path(folder: Path) -> Path:
@@ -141,13 +150,17 @@ def new_history_path(folder: Path) -> Path:
 
 def read_events(path: Path) -> list[dict]:
     """The event records of a history file; a torn last line (killed mid-write) is ignored."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path} is not a readable history file ({exc})") from None
     events = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if record.get("type") == "event":
+        if isinstance(record, dict) and record.get("type") == "event":
             events.append(record)
     return events
 
@@ -159,7 +172,10 @@ def export_csv(history_path: Path, csv_path: Path) -> int:
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(events)
-    write_text_atomic(csv_path, buffer.getvalue())
+    try:
+        write_text_atomic(csv_path, buffer.getvalue())
+    except OSError as exc:
+        raise UserError(f"cannot write {csv_path} ({exc.strerror})") from None
     return len(events)
 
 

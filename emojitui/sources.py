@@ -7,6 +7,7 @@ source checks it delivers a first frame, so bad input fails before the app start
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -40,7 +41,7 @@ class Frame:
 
 class FrameSource(Protocol):
     name: str
-    live: bool  # a camera: frames come in real time and may fail transiently
+    live: bool  # frames come in real time (a camera, the live demo); a camera may fail transiently
     fps: float
 
     def read(self) -> Frame | None:
@@ -169,6 +170,7 @@ class CameraSource:
     """A camera through OpenCV (V4L2 on Linux) at the requested resolution."""
 
     live = True
+    is_camera = True
 
     def __init__(self, device: int | str, resolution: tuple[int, int] | None = None) -> None:
         self.device, self.resolution = device, resolution
@@ -176,10 +178,12 @@ class CameraSource:
         self.fps = 30.0
         self.index = 0
         self._capture: cv2.VideoCapture | None = None
-        if not self._open():
+        if not self._open(quiet=True):
             raise CameraUnavailable(f"no camera found at {device}: pass --source with another index, a file or demo")
 
-    def _open(self) -> bool:
+    def _open(self, quiet: bool = False) -> bool:
+        """Open the device; `quiet` silences OpenCV's native warnings, only before the UI runs
+        (redirecting fd 2 later would also swallow the terminal UI's output)."""
         if (
             isinstance(self.device, int)
             and sys.platform.startswith("linux")
@@ -187,7 +191,7 @@ class CameraSource:
         ):
             return False
         backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
-        with quiet_native_stderr():
+        with quiet_native_stderr() if quiet else contextlib.nullcontext():
             capture = cv2.VideoCapture(self.device, backend)
         if not capture.isOpened():
             return False
@@ -228,6 +232,7 @@ class PiCameraSource:
     """The Raspberry Pi camera through picamera2 (install it with apt: python3-picamera2)."""
 
     live = True
+    is_camera = True
 
     def __init__(self, resolution: tuple[int, int] | None = None) -> None:
         try:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from emojitui.shared.emotions import CLASS_NAMES
-from tests.conftest import assert_one_line_error, place, run_cli, write_video
+from tests.conftest import REPO, assert_one_line_error, place, run_cli, write_video
 
 
 def test_image_json_has_the_fixed_form(photos):
@@ -103,6 +106,7 @@ def test_headless_streams_a_line_per_frame_then_the_summary(photos, tmp_path):
     assert len(list((tmp_path / "data" / "history").glob("*.jsonl"))) == 1
 
 
+@pytest.mark.skipif(Path("/dev/video0").exists(), reason="this machine has a camera, so there is no fallback to see")
 def test_no_camera_falls_back_to_the_demo_and_says_so(tmp_path):
     result = run_cli("--headless", "--frames", "3", "--no-history")
     assert result.returncode == 0, result.stderr
@@ -122,7 +126,37 @@ def test_history_command_exports_csv(tmp_path, photos):
     data = tmp_path / "data"
     photo = cv2.imread(str(photos / "obama.jpg"))
     video = write_video(tmp_path / "clip.avi", [place(photo)] * 5)
-    run_cli("--source", str(video), "--headless", env={"EMOJITUI_DATA_DIR": str(data)})
+    assert run_cli("--source", str(video), "--headless", env={"EMOJITUI_DATA_DIR": str(data)}).returncode == 0
     result = run_cli("history", "--csv", str(tmp_path / "out.csv"), env={"EMOJITUI_DATA_DIR": str(data)})
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "out.csv").read_text(encoding="utf-8").startswith("time,t,face,emotion")
+    rows = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("time,t,face,emotion") and len(rows) >= 2, "the face's first emotion is an event"
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    assert_one_line_error(run_cli("history", str(binary)), "not a readable history file")
+
+
+def test_headless_into_a_closed_pipe_stops_quietly():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emojitui", "--source", "demo", "--headless", "--no-history"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
+    process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    _, stderr = process.communicate(timeout=60)
+    assert b"Traceback" not in stderr
+
+
+def test_bad_config_is_a_one_line_error(tmp_path, photos):
+    config = tmp_path / "config.toml"
+    config.write_text('emoji = "x"\n')
+    assert_one_line_error(run_cli("--config", str(config), "--image", str(photos / "obama.jpg")), "must be a table")
+    config.write_text('[emoji]\ngrumpy = "x"\n')
+    assert_one_line_error(run_cli("--config", str(config), "--image", str(photos / "obama.jpg")), "unknown class")
+    assert_one_line_error(run_cli("--config", str(tmp_path / "none.toml"), "--image", "x.jpg"), "not found")
+    config.write_text('[emoji]\nhappy = ["😊", "😃"]\n')
+    result = run_cli("--config", str(config), "--image", str(photos / "two_people.jpg"), "--json")
+    faces = json.loads(result.stdout)["faces"]
+    assert all(f["emoji"] == "😊" for f in faces if f["label"] == "happy")

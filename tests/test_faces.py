@@ -2,6 +2,7 @@
 
 import cv2
 import numpy as np
+import pytest
 
 from emojitui.faces import Box, FaceDetector, FaceTracker, crop_face
 
@@ -66,6 +67,9 @@ def test_fer_crop_is_square_wider_and_higher_than_the_detector_box():
 
 
 def test_crop_beyond_the_frame_is_padded_not_shrunk():
-    image = np.arange(100 * 100, dtype=np.uint32).reshape(100, 100).astype(np.uint8)
-    crop = crop_face(image, Box(-20, -20, 60, 60), (48, 48))
+    image = np.tile(np.arange(100, dtype=np.uint8) * 2, (100, 1))  # brightness grows left to right
+    crop = crop_face(image, Box(-20, 10, 60, 60), (48, 48))
     assert crop.shape == (48, 48)
+    # The 20 columns left of the frame repeat its first column; the face is not squeezed.
+    assert (crop[:, :14] == image[0, 0]).all()
+    assert crop[0, -1] == pytest.approx(image[0, 39], abs=3)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from emojitui.history import SessionHistory, export_csv, new_history_path, read_events
@@ -60,12 +63,13 @@ def test_killing_the_process_loses_nothing_already_shown(tmp_path):
         env=env,
         cwd=REPO,
     )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
     shown = []
     deadline = time.monotonic() + 60
     while len(shown) < 2 and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if line:
-            shown.append(json.loads(line)["event"])
+        with contextlib.suppress(queue.Empty):
+            shown.append(json.loads(lines.get(timeout=1))["event"])
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert len(shown) >= 2, "the demo produces events"

@@ -58,16 +58,27 @@ def test_defaults_hold_steady_and_follow_a_real_change_fast(real_sequence, fps):
     assert {label for t, label in second_half if t >= switched} == {"surprise"}, "and no flicker after"
 
 
-def test_without_smoothing_the_same_sequence_is_noisier(real_sequence):
-    """The raw argmax is the baseline the defaults are measured against."""
-    probabilities, labels = real_sequence
-    raw = [labels[i] for i in probabilities.argmax(axis=1)]
-    raw_changes = sum(a != b for a, b in pairwise(raw))
+def changes(labels: list[int]) -> int:
+    return sum(a != b for a, b in pairwise(labels))
+
+
+def test_an_ambiguous_face_flickers_raw_but_not_smoothed(classifier, fer_dir):
+    """The baseline: the face among 80 whose raw label flickers most under camera noise."""
+    rng = np.random.default_rng(1)
+    files = [
+        f for name in ("neutral", "sad", "fear", "angry") for f in sorted((fer_dir / "test" / name).glob("*.jpg"))[:20]
+    ]
+    worst_raw, worst_probabilities = -1, None
+    for path in files:
+        face = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        probabilities = classifier.classify(np.stack([camera_noise(face, rng) for _ in range(90)]))
+        raw = changes(probabilities.argmax(axis=1).tolist())
+        if raw > worst_raw:
+            worst_raw, worst_probabilities = raw, probabilities
     smoother = LabelSmoother(SmoothingConfig())
-    smoothed = [labels[smoother.update(p, i / 30)[1]] for i, p in enumerate(probabilities)]
-    smoothed_changes = sum(a != b for a, b in pairwise(smoothed))
-    assert smoothed_changes == 1
-    assert raw_changes >= smoothed_changes
+    smoothed = changes([smoother.update(p, i / 30)[1] for i, p in enumerate(worst_probabilities)])
+    assert worst_raw >= 10, "3 s of camera noise makes the raw argmax of some real face flicker"
+    assert smoothed <= 2, f"smoothed: {smoothed} changes where the raw label made {worst_raw}"
 
 
 def test_hysteresis_needs_a_lead_held_for_the_dwell_time():

@@ -4,7 +4,6 @@ evaluate. Seconds, not hours: a few images per class and a narrow network."""
 from __future__ import annotations
 
 import csv
-import json
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from tests.test_trainer_data import make_folder_dataset
 from trainer.cli import main as trainer_main
 from trainer.data import load_dataset
 from trainer.export import ExportError, export_and_report
-from trainer.train import Recipe, RunFolder, train
+from trainer.train import Recipe, RunError, RunFolder, train
 
 TINY = {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "stem": 8, "stages": ((8, 1), (16, 1))}
 
@@ -28,16 +27,15 @@ def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("smoke")
     data = load_dataset(make_folder_dataset(root / "fer"))
     run = RunFolder(root / "run")
-    recipe = Recipe(**TINY)
-    recipe.epochs = 1
-    train(data, recipe, run, resume=False, say=lambda _: None)
+
+    def interrupt_after_first_epoch(line: str) -> None:
+        if line.startswith("epoch   1/"):
+            raise KeyboardInterrupt  # as Ctrl-C would, right after the epoch's checkpoint
+
+    with pytest.raises(KeyboardInterrupt):
+        train(data, Recipe(**TINY), run, resume=False, say=interrupt_after_first_epoch)
     interrupted_state = run.read_state()
-    # "Interrupted" after one epoch: resume to the full two with the same run folder.
-    recipe.epochs = 2
-    json_recipe = json.loads(run.recipe.read_text())
-    json_recipe["epochs"] = 2
-    run.recipe.write_text(json.dumps(json_recipe))
-    train(data, recipe, run, resume=True, say=lambda _: None)
+    train(data, Recipe(**TINY), run, resume=True, say=lambda _: None)
     return data, run, root, interrupted_state
 
 
@@ -51,6 +49,17 @@ def test_training_checkpoints_every_epoch_and_resumes(tiny_run):
     assert run.read_state()["epoch"] == 2
 
 
+def test_an_existing_run_is_never_overwritten_by_accident(tiny_run):
+    data, run, _, _ = tiny_run
+    with pytest.raises(RunError, match="--resume to continue or --fresh"):
+        train(data, Recipe(**TINY), run, resume=False, say=lambda _: None)
+    assert run.read_state()["epoch"] == 2, "and the run is intact"
+    longer = Recipe(**TINY)
+    longer.epochs = 5
+    with pytest.raises(RunError, match="schedule is fixed"):
+        train(data, longer, run, resume=True, say=lambda _: None, epochs_given=True)
+
+
 def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):
     data, run, root, _ = tiny_run
     models = root / "models"
@@ -59,6 +68,7 @@ def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):
     assert card.labels == list(CLASS_NAMES)
     assert card.input.width == 48 and card.input.pixels == "raw"
     test_metrics = card.metrics["test_int8"]
+    assert card.recipe["epochs_run"] == 2
     assert set(test_metrics["per_class"]) == set(CLASS_NAMES)
     assert 0.0 <= test_metrics["accuracy"] <= 1.0 and test_metrics["images"] == 14
     assert (models / "confusion_matrix.png").stat().st_size > 1000

@@ -13,6 +13,7 @@ from emojitui.history import SessionHistory
 from emojitui.sources import open_source
 from emojitui.ui.app import EmojiApp
 from emojitui.ui.widgets.emoji_panel import EmojiPanel
+from emojitui.ui.widgets.preview import Preview
 from emojitui.ui.widgets.probability_bars import ProbabilityBars
 from emojitui.ui.widgets.status_bar import StatusBar
 from tests.conftest import place, write_video
@@ -67,7 +68,12 @@ async def test_live_panels_snapshot_pause_and_quit(engine, video, tmp_path):
         await pilot.press("space")
         await wait_for(pilot, lambda: app.processor.last_result.frame.index > frozen)
 
+        preview = app.query_one(Preview)
+        assert preview.display, "120x40 is large enough for the preview"
         await pilot.press("v")
+        assert not preview.display
+        await pilot.press("m")
+        assert app.capture.mirror
         await pilot.press("question_mark")
         assert app.screen.__class__.__name__ == "HelpScreen"
         await pilot.press("escape")
@@ -101,6 +107,7 @@ async def test_end_of_video_keeps_the_app_open_and_says_so(engine, photos, tmp_p
     path = write_video(tmp_path / "short.avi", [place(photo)] * 5)
     app = EmojiApp(engine, open_source(str(path)))
     async with app.run_test(size=(80, 24)) as pilot:
+        assert not app.query_one(Preview).display, "80x24 starts without the preview"
         await wait_for(pilot, lambda: app.ended)
         assert "ENDED" in rendered(app.query_one(StatusBar))
         await pilot.press("q")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--epochs", type=int, help="number of epochs (default from the recipe)")
         p.add_argument("--batch-size", type=int, help="batch size (default from the recipe)")
         p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+        p.add_argument("--fresh", action="store_true", help="delete the run in --out and start over")
         p.add_argument(
             "--limit", type=int, default=0, help="use at most this many images per class and split (smoke runs)"
         )
@@ -109,7 +111,9 @@ def _run(args: argparse.Namespace) -> int:
         recipe.batch_size = args.batch_size
     run = RunFolder(args.out)
     if args.command in ("train", "all"):
-        train(dataset, recipe, run, resume=args.resume)
+        if args.fresh and run.root.is_dir():
+            shutil.rmtree(run.root)
+        train(dataset, recipe, run, resume=args.resume and not args.fresh, epochs_given=bool(args.epochs))
     if args.command in ("export", "all"):
         from trainer.export import export_and_report
 

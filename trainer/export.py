@@ -9,7 +9,6 @@ drop from a bad calibration set is worse than a loud failure.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from trainer.evaluate import evaluate_model
 from trainer.litert_runner import TFLiteClassifier
 from trainer.metrics import classification_report, format_report
 from trainer.model import multiply_adds
-from trainer.train import Recipe, RunFolder
+from trainer.train import Recipe, RunFolder, read_json
 
 CALIBRATION_IMAGES = 1000
 
@@ -74,7 +73,7 @@ def export_and_report(dataset: Dataset, run: RunFolder, models: Path, tolerance_
     if not run.best.is_file():
         print(f"error: no trained model in {run.root}: run `python -m trainer train` first")
         return 2
-    recipe = Recipe.from_dict(json.loads(run.recipe.read_text()))
+    recipe = Recipe.from_dict(read_json(run.recipe))
     model = keras.models.load_model(run.best)
     train, val, test = dataset["train"], dataset["val"], dataset["test"]
     picks = np.random.default_rng(recipe.seed).permutation(len(train))[:CALIBRATION_IMAGES]

@@ -70,19 +70,35 @@ class RunFolder:
         self.recipe = root / "recipe.json"
 
     def read_state(self) -> dict:
-        return json.loads(self.state.read_text()) if self.state.is_file() else {}
+        return read_json(self.state) if self.state.is_file() else {}
 
 
-def train(dataset: Dataset, recipe: Recipe, run: RunFolder, resume: bool, say=print) -> keras.Model:
-    """Train (or continue) a run and return the best model by PublicTest accuracy."""
+class RunError(RuntimeError):
+    """A run folder that cannot be used as asked; the message says what to do."""
+
+
+def train(
+    dataset: Dataset, recipe: Recipe, run: RunFolder, resume: bool, say=print, epochs_given: bool = False
+) -> keras.Model:
+    """Train (or continue) a run and return the best model by PublicTest accuracy.
+
+    A new run never overwrites an existing one: that takes `resume` (continue it) or deleting
+    the folder (`--fresh`). A resumed run keeps its own recipe, since the learning-rate
+    schedule was built from it.
+    """
     keras.utils.set_random_seed(recipe.seed)
     run.root.mkdir(parents=True, exist_ok=True)
-    state = run.read_state() if resume else {}
+    state = read_json(run.state) if run.state.is_file() else {}
+    if state and not resume:
+        raise RunError(f"{run.root} holds a run (epoch {state.get('epoch')}): pass --resume to continue or --fresh")
     if resume and not run.last.is_file():
         say(f"no checkpoint in {run.root}: starting a new run")
         state = {}
     if state:
-        recipe = Recipe.from_dict(json.loads(run.recipe.read_text()))
+        saved = Recipe.from_dict(read_json(run.recipe))
+        if epochs_given and recipe.epochs != saved.epochs:
+            raise RunError(f"{run.root} was started for {saved.epochs} epochs; its schedule is fixed (use --fresh)")
+        recipe = saved
         model = keras.models.load_model(run.last)
         say(f"resuming {run.root} after epoch {state['epoch']} (best val {state['best_val']:.4f})")
     else:
@@ -127,6 +143,13 @@ def train(dataset: Dataset, recipe: Recipe, run: RunFolder, resume: bool, say=pr
         verbose=0,
     )
     return keras.models.load_model(run.best)
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path} is unreadable ({exc}): delete the run folder or pass --fresh") from None
 
 
 def _compiled_model(recipe: Recipe, steps_per_epoch: int) -> keras.Model:

@@ -3,6 +3,7 @@ only renders the updates it is sent (at about 12 Hz) and turns keys into actions
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -68,6 +69,7 @@ class EmojiApp(App[int]):
         self._last_update: FrameUpdate | None = None
         self._notice = ""
         self._updates = 0
+        self._history_warned = False
         self.source_label = source.name if source else "no source"
         self.model_label = engine.classifier.path.name if engine else "no model"
 
@@ -104,6 +106,10 @@ class EmojiApp(App[int]):
     def show_update(self, update: FrameUpdate) -> None:
         """Render one update into every panel (also used by tests with fixed data)."""
         self._last_update = update
+        history = self.engine.history if self.engine else None
+        if history and history.problem and not self._history_warned:
+            self._history_warned = True
+            self.notify(history.problem, severity="error", timeout=10)
         self.faces = update.faces
         ids = [f.id for f in update.faces]
         if self.selected_id not in ids:
@@ -166,10 +172,10 @@ class EmojiApp(App[int]):
             self.capture.stop()
         if self.engine and self.engine.history and self.session_summary is None:
             last = self.processor.last_result if self.processor else None
-            now = last.frame.time if last else self.engine.history.started
-            if (self.source and self.source.live) or (self.source and self.source.name == "demo"):
-                now = time.monotonic()
-            self.session_summary = self.engine.history.close(now)
+            now = time.monotonic() if self.source and self.source.live else (last.frame.time if last else 0.0)
+            lock = self.processor.lock if self.processor else threading.Lock()
+            with lock:  # never close the file under a record() still in progress
+                self.session_summary = self.engine.history.close(now)
 
     def on_unmount(self) -> None:
         self._stop_processing()
@@ -212,7 +218,7 @@ class EmojiApp(App[int]):
             return
         self._save_snapshot(update)
 
-    @work(thread=True, exclusive=False, group="files")
+    @work(thread=True, exclusive=False, group="files", exit_on_error=False)
     def _save_snapshot(self, update: FrameUpdate) -> None:
         from emojitui.errors import UserError
         from emojitui.snapshot import save_snapshot
@@ -222,7 +228,7 @@ class EmojiApp(App[int]):
             path = save_snapshot(
                 self.snapshot_dir, update.image, update.faces, labels, self.source.name if self.source else ""
             )
-        except UserError as exc:
+        except (UserError, OSError, ValueError) as exc:
             self.call_from_thread(self.notify, f"snapshot failed: {exc}", severity="error")
             return
         self.call_from_thread(self.notify, f"snapshot saved: {path}", title="snapshot")

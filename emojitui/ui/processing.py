@@ -20,6 +20,7 @@ from emojitui.ui.messages import FrameUpdate, ProcessingFailed, SourceEnded
 
 TIMELINE_STEP_S = 1.0
 TIMELINE_LENGTH = 240
+FORGET_AFTER_S = 30.0
 
 
 class Timelines:
@@ -36,6 +37,8 @@ class Timelines:
             if now >= self._next.get(face.id, now):
                 self._samples[face.id].append(face.label)
                 self._next[face.id] = now + self.step
+        for gone in [i for i, due in self._next.items() if now - due > FORGET_AFTER_S]:
+            del self._next[gone], self._samples[gone]  # faces long gone: keep memory flat
 
     def snapshot(self) -> dict[int, list[str]]:
         return {face: list(samples) for face, samples in self._samples.items()}
