@@ -11,8 +11,15 @@ import time
 
 
 def main() -> int:
+    import cv2
     from fer.classes import Video
     from fer.fer import FER
+
+    # fer calls cv2 window functions even with display=False; headless OpenCV has no GUI.
+    # Only the window calls are stubbed: its detector, classifier and frame loop run as shipped.
+    cv2.destroyAllWindows = lambda: None
+    cv2.waitKey = lambda *_: -1
+    cv2.imshow = lambda *_: None
 
     video = Video(sys.argv[1], outdir="/tmp/emojitui-fer-bench")
     detector = FER()  # its defaults: Haar cascade, mini-Xception

@@ -7,17 +7,17 @@ from functools import lru_cache
 import cv2
 from rich.console import Group
 from rich.text import Text
-from textual.widgets import Static
 
 from emojitui.emoji_art import emoji_image
 from emojitui.pipeline import FaceResult
 from emojitui.shared.emotions import CLASS_COLOURS
 from emojitui.ui.halfblock import HalfBlockImage, bgr_to_rgba
+from emojitui.ui.widgets.panel import Panel
 
 NO_FACE = "no face in view"
 
 
-class EmojiPanel(Static):
+class EmojiPanel(Panel):
     """Shows the selected face's emoji; sized to the panel (two pixels per text row)."""
 
     DEFAULT_CSS = "EmojiPanel { content-align: center middle; }"

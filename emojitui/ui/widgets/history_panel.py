@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rich.console import Group
 from rich.text import Text
-from textual.widgets import Static
 
 from emojitui.history import EmotionEvent, SessionSummary
 from emojitui.shared.emotions import CLASS_COLOURS
+from emojitui.ui.widgets.panel import Panel
 
 
 def timeline_strip(samples: list[str], width: int) -> Text:
@@ -23,7 +23,7 @@ def _duration(seconds: float) -> str:
     return f"{minutes}:{secs:02d}" if minutes else f"{secs}s"
 
 
-class HistoryPanel(Static):
+class HistoryPanel(Panel):
     def on_mount(self) -> None:
         self.border_title = "session"
         self.show([], None, [], {})

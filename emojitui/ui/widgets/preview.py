@@ -5,11 +5,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from rich.text import Text
-from textual.widgets import Static
 
 from emojitui.pipeline import FaceResult
 from emojitui.shared.emotions import CLASS_COLOURS
 from emojitui.ui.halfblock import HalfBlockImage, bgr_to_rgba, fit_image
+from emojitui.ui.widgets.panel import Panel
 
 
 def _bgr(hex_colour: str) -> tuple[int, int, int]:
@@ -17,7 +17,7 @@ def _bgr(hex_colour: str) -> tuple[int, int, int]:
     return int(value[4:6], 16), int(value[2:4], 16), int(value[0:2], 16)
 
 
-class Preview(Static):
+class Preview(Panel):
     def on_mount(self) -> None:
         self.border_title = "camera"
         self.update(Text("no frame yet", style="dim"))

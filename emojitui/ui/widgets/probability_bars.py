@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 from rich.text import Text
-from textual.widgets import Static
 
 from emojitui.shared.emotions import CLASS_COLOURS
+from emojitui.ui.widgets.panel import Panel
 
 EIGHTHS = " ▏▎▍▌▋▊▉"
 
@@ -19,7 +19,7 @@ def bar(fraction: float, width: int) -> str:
     return ("█" * full + rest).ljust(width)
 
 
-class ProbabilityBars(Static):
+class ProbabilityBars(Panel):
     def on_mount(self) -> None:
         self.border_title = "probabilities"
         self.show([], None, {})

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+
+from emojitui.ui.widgets.panel import Panel
 
 
-class StatusBar(Static):
+class StatusBar(Panel):
     DEFAULT_CSS = "StatusBar { height: 1; width: 100%; background: $panel; padding: 0 1; }"
 
     def show(self, source: str, fps: float, latency_ms: float, faces: int, model: str, state: str) -> None:
