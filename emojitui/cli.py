@@ -23,6 +23,9 @@ EXAMPLES = """examples:
 """
 
 
+NO_CAMERA_NOTICE = "no camera found; running the built-in demo (pass --source to choose)"
+
+
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("engine")
     group.add_argument("--model", type=Path, default=None, help="the .tflite model (its .json card beside it)")
@@ -142,7 +145,7 @@ def _open(spec: str, args: argparse.Namespace, live_stills: bool, demo_live: boo
     try:
         return open_source("0", resolution), False
     except CameraUnavailable:
-        print("emojitui: no camera found; running the built-in demo (pass --source to choose)", file=sys.stderr)
+        print(f"emojitui: {NO_CAMERA_NOTICE}", file=sys.stderr)
         return open_source("demo", demo_live=demo_live), True
 
 
@@ -183,6 +186,7 @@ def _run(args: argparse.Namespace) -> int:
         demo=is_demo or source.name == "demo",
         snapshot_dir=args.snapshot_dir or locations.snapshot_dir(),
         show_preview=not args.no_preview,
+        notice=NO_CAMERA_NOTICE if is_demo else "",
     )
     app.run()
     summary = app.session_summary

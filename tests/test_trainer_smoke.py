@@ -60,6 +60,19 @@ def test_an_existing_run_is_never_overwritten_by_accident(tiny_run):
         train(data, longer, run, resume=True, say=lambda _: None, epochs_given=True)
 
 
+def test_a_new_run_can_start_from_a_finished_runs_weights(tiny_run, tmp_path):
+    data, run, _, _ = tiny_run
+    warm = RunFolder(tmp_path / "warm")
+    recipe = Recipe(**TINY)
+    recipe.epochs = 1
+    model = train(data, recipe, warm, resume=False, say=lambda _: None, init_from=run.best)
+    assert warm.read_state()["epoch"] == 1 and model.count_params() > 0
+    with pytest.raises(RunError, match="cannot start from"):
+        train(
+            data, recipe, RunFolder(tmp_path / "bad"), resume=False, say=lambda _: None, init_from=tmp_path / "x.keras"
+        )
+
+
 def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):
     data, run, root, _ = tiny_run
     models = root / "models"

@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--batch-size", type=int, help="batch size (default from the recipe)")
         p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
         p.add_argument("--fresh", action="store_true", help="delete the run in --out and start over")
+        p.add_argument("--init-from", type=Path, help="start a new run from this .keras model's weights (warm restart)")
         p.add_argument(
             "--limit", type=int, default=0, help="use at most this many images per class and split (smoke runs)"
         )
@@ -113,7 +114,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.command in ("train", "all"):
         if args.fresh and run.root.is_dir():
             shutil.rmtree(run.root)
-        train(dataset, recipe, run, resume=args.resume and not args.fresh, epochs_given=bool(args.epochs))
+        train(
+            dataset,
+            recipe,
+            run,
+            resume=args.resume and not args.fresh,
+            epochs_given=bool(args.epochs),
+            init_from=args.init_from,
+        )
     if args.command in ("export", "all"):
         from trainer.export import export_and_report
 

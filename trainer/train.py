@@ -78,7 +78,13 @@ class RunError(RuntimeError):
 
 
 def train(
-    dataset: Dataset, recipe: Recipe, run: RunFolder, resume: bool, say=print, epochs_given: bool = False
+    dataset: Dataset,
+    recipe: Recipe,
+    run: RunFolder,
+    resume: bool,
+    say=print,
+    epochs_given: bool = False,
+    init_from: Path | None = None,
 ) -> keras.Model:
     """Train (or continue) a run and return the best model by PublicTest accuracy.
 
@@ -106,6 +112,9 @@ def train(
             stale.unlink(missing_ok=True)
         write_text_atomic(run.recipe, json.dumps(recipe.as_dict(), indent=2) + "\n")
         model = _compiled_model(recipe, steps_per_epoch=len(dataset["train"]) // recipe.batch_size)
+        if init_from is not None:
+            _load_weights(model, init_from)
+            say(f"starting from the weights of {init_from} (a new learning-rate cycle)")
         state = {"epoch": 0, "best_val": 0.0, "best_epoch": 0, "wait": 0}
     if state["epoch"] >= recipe.epochs or state["wait"] >= recipe.patience:
         say("run already finished")
@@ -143,6 +152,15 @@ def train(
         verbose=0,
     )
     return keras.models.load_model(run.best)
+
+
+def _load_weights(model: keras.Model, checkpoint: Path) -> None:
+    """Warm start: copy the weights of a finished run's model of the same architecture."""
+    try:
+        source = keras.models.load_model(checkpoint)
+        model.set_weights(source.get_weights())
+    except (OSError, ValueError) as exc:
+        raise RunError(f"cannot start from {checkpoint}: {exc}") from None
 
 
 def read_json(path: Path) -> dict:

@@ -53,11 +53,13 @@ class EmojiApp(App[int]):
         demo: bool = False,
         snapshot_dir: Path | None = None,
         show_preview: bool = True,
+        notice: str = "",
     ) -> None:
         super().__init__()
         self.engine, self.source, self.demo = engine, source, demo
         self.snapshot_dir = snapshot_dir or Path.cwd()
         self.want_preview = show_preview
+        self.startup_notice = notice
         self.mirror = mirror
         self.paused = False
         self.ended = False
@@ -86,6 +88,8 @@ class EmojiApp(App[int]):
     def on_mount(self) -> None:
         small = self.size.width < SMALL_TERMINAL[0] or self.size.height < SMALL_TERMINAL[1]
         self.query_one(Preview).display = self.want_preview and not small
+        if self.startup_notice:
+            self.notify(self.startup_notice, timeout=8)
         if self.engine is None or self.source is None:
             self._refresh_status(0.0, 0.0)
             return
