@@ -1,5 +1,5 @@
 """`EmojiApp`: the live screen. Processing runs in its own thread through the engine; the app
-only renders the updates it is sent (at about 12 Hz) and turns keys into actions."""
+only renders the updates it is sent (at most 10 a second) and turns keys into actions."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ class EmojiApp(App[int]):
         timeline = update.timelines.get(self.selected_id, []) if self.selected_id is not None else []
         self.query_one(HistoryPanel).show(update.events, update.summary, timeline, emoji)
         self._updates += 1
-        if self._updates % PREVIEW_EVERY == 1 % PREVIEW_EVERY:  # the costly repaint: the 1st, 3rd, 5th...
+        if (self._updates - 1) % PREVIEW_EVERY == 0:  # the costly repaint: the 1st, 3rd, 5th...
             self.query_one(Preview).show(update.image, update.faces, self.selected_id)
         self._refresh_status(update.fps, update.latency_ms)
 
