@@ -12,6 +12,7 @@ from pathlib import Path
 
 from emojitui import __version__, locations
 from emojitui.errors import UserError
+from emojitui.pipeline import EngineConfig
 
 EXAMPLES = """examples:
   emojitui                              live from the first camera (the demo when there is none)
@@ -36,17 +37,30 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         help="flip frames left-right (default: on for cameras)",
     )
     group.add_argument("--resolution", help="camera resolution, e.g. 640x480")
+    defaults = EngineConfig()
     group.add_argument(
-        "--detect-width", type=int, default=400, help="width the frame is scaled to for face detection (default 400)"
+        "--detect-width",
+        type=int,
+        default=defaults.detect_width,
+        help="width the frame is scaled to for face detection (default %(default)s)",
     )
     group.add_argument(
-        "--detect-every", type=int, default=3, help="run detection every N frames, track between (default 3)"
+        "--detect-every",
+        type=int,
+        default=defaults.detect_every,
+        help="run detection every N frames, track between (default %(default)s)",
     )
     group.add_argument(
-        "--smooth-time", type=float, default=0.15, help="smoothing time constant, seconds (default 0.15)"
+        "--smooth-time",
+        type=float,
+        default=defaults.smoothing.time_constant,
+        help="smoothing time constant, seconds (default %(default)s)",
     )
     group.add_argument(
-        "--smooth-margin", type=float, default=0.10, help="lead a new label needs before it shows (default 0.10)"
+        "--smooth-margin",
+        type=float,
+        default=defaults.smoothing.margin,
+        help="lead a new label needs before it shows (default %(default)s)",
     )
     group.add_argument("--config", type=Path, default=None, help="config file with [emoji] choices")
 

@@ -7,6 +7,7 @@ import statistics
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
@@ -87,7 +88,7 @@ def stream(source: FrameSource, engine: Engine, mirror: bool, events_only: bool,
             last_time = frame.time
             if events_only:
                 for event in result.events:
-                    out.write(json.dumps({"event": _event_json(event)}, ensure_ascii=False) + "\n")
+                    out.write(json.dumps({"event": asdict(event)}, ensure_ascii=False) + "\n")
             else:
                 record = {
                     "frame": frame.index,
@@ -108,12 +109,6 @@ def stream(source: FrameSource, engine: Engine, mirror: bool, events_only: bool,
     if summary is not None:
         out.write(json.dumps({"summary": summary.__dict__ | {"frames": processed}}, ensure_ascii=False) + "\n")
     return 0
-
-
-def _event_json(event) -> dict:
-    from dataclasses import asdict
-
-    return asdict(event)
 
 
 def bench(source: FrameSource, engine: Engine, max_frames: int) -> dict:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from emojitui.pipeline import FaceResult
 
 
-def _bgr(hex_colour: str) -> tuple[int, int, int]:
+def hex_to_bgr(hex_colour: str) -> tuple[int, int, int]:
     value = hex_colour.lstrip("#")
     r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
     return b, g, r
@@ -41,7 +41,7 @@ def draw_faces(image: np.ndarray, faces: list[FaceResult], emojify: bool = True)
     canvas = image.copy()
     for face in faces:
         x, y, w, h = face.box.as_ints()
-        colour = _bgr(CLASS_COLOURS.get(face.label, "#ffffff"))
+        colour = hex_to_bgr(CLASS_COLOURS.get(face.label, "#ffffff"))
         art = emoji_image(face.emoji)
         if emojify and art is not None:
             size = round(max(w, h) * 1.15)

@@ -6,15 +6,11 @@ import cv2
 import numpy as np
 from rich.text import Text
 
+from emojitui.overlay import hex_to_bgr
 from emojitui.pipeline import FaceResult
 from emojitui.shared.emotions import CLASS_COLOURS
 from emojitui.ui.halfblock import HalfBlockImage, bgr_to_rgba, fit_image
 from emojitui.ui.widgets.panel import Panel
-
-
-def _bgr(hex_colour: str) -> tuple[int, int, int]:
-    value = hex_colour.lstrip("#")
-    return int(value[4:6], 16), int(value[2:4], 16), int(value[0:2], 16)
 
 
 class Preview(Panel):
@@ -30,6 +26,6 @@ class Preview(Panel):
         scale = small.shape[1] / image.shape[1]
         for face in faces:
             x, y, w, h = (round(v * scale) for v in face.box.as_ints())
-            colour = _bgr(CLASS_COLOURS.get(face.label, "#ffffff"))
+            colour = hex_to_bgr(CLASS_COLOURS.get(face.label, "#ffffff"))
             cv2.rectangle(small, (x, y), (x + w, y + h), colour if face.id == selected else (200, 200, 200), 1)
         self.update(HalfBlockImage(bgr_to_rgba(small)))
