@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 def _engine(args: argparse.Namespace, history=None):
     from emojitui.classifier import ExpressionClassifier
     from emojitui.config import load_emoji_table
-    from emojitui.pipeline import Engine, EngineConfig
+    from emojitui.pipeline import Engine
     from emojitui.smoothing import SmoothingConfig
 
     if args.detect_width < 80 or args.detect_every < 1:
