@@ -39,7 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--batch-size", type=int, help="batch size (default from the recipe)")
         p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
         p.add_argument("--fresh", action="store_true", help="delete the run in --out and start over")
-        p.add_argument("--init-from", type=Path, help="start a new run from this .keras model's weights (warm restart)")
+        p.add_argument(
+            "--init-from",
+            type=Path,
+            help="start a new run from this .keras model's or int8 .tflite file's weights (warm restart)",
+        )
+        p.add_argument(
+            "--recipe", type=Path, help="JSON file of recipe fields that replace the defaults (trainer/recipes/*.json)"
+        )
         p.add_argument(
             "--limit", type=int, default=0, help="use at most this many images per class and split (smoke runs)"
         )
@@ -105,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
         return evaluate_command(args.model, dataset, args.split, args.out)
     from trainer.train import Recipe, RunFolder, train
 
-    recipe = Recipe()
+    recipe = Recipe.with_overrides(args.recipe) if args.recipe else Recipe()
     if args.epochs:
         recipe.epochs = args.epochs
     if args.batch_size:

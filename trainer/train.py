@@ -43,6 +43,7 @@ class Recipe:
     seed: int = 1234
     jit_compile: bool = False  # measured: no faster on the 2-core CPU, and slower to start
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    init_from: str = ""  # the weights a warm restart began from (lineage for the model card)
 
     def as_dict(self) -> dict:
         recipe = asdict(self)
@@ -56,6 +57,17 @@ class Recipe:
         aug = dict(raw.pop("augment"))
         aug["erase_area"] = tuple(aug["erase_area"])
         return cls(**raw, augment=AugmentConfig(**aug))
+
+    @classmethod
+    def with_overrides(cls, path: Path) -> Recipe:
+        """The defaults with the fields in a JSON file replaced (`augment` merged key by key)."""
+        overrides = read_json(path)
+        raw = cls().as_dict()
+        unknown = sorted(set(overrides) - set(raw)) + sorted(set(overrides.get("augment", {})) - set(raw["augment"]))
+        if unknown:
+            raise RunError(f"{path}: unknown recipe fields {', '.join(unknown)}")
+        raw["augment"] |= overrides.pop("augment", {})
+        return cls.from_dict(raw | overrides)
 
 
 class RunFolder:
@@ -110,10 +122,12 @@ def train(
     else:
         for stale in (run.last, run.best, run.state, run.log):
             stale.unlink(missing_ok=True)
+        if init_from is not None:
+            recipe.init_from = init_from.name
         write_text_atomic(run.recipe, json.dumps(recipe.as_dict(), indent=2) + "\n")
         model = _compiled_model(recipe, steps_per_epoch=len(dataset["train"]) // recipe.batch_size)
         if init_from is not None:
-            _load_weights(model, init_from)
+            _load_weights(model, init_from, dataset["train"].images, recipe.seed)
             say(f"starting from the weights of {init_from} (a new learning-rate cycle)")
         state = {"epoch": 0, "best_val": 0.0, "best_epoch": 0, "wait": 0}
     if state["epoch"] >= recipe.epochs or state["wait"] >= recipe.patience:
@@ -154,12 +168,16 @@ def train(
     return keras.models.load_model(run.best)
 
 
-def _load_weights(model: keras.Model, checkpoint: Path) -> None:
-    """Warm start: copy the weights of a finished run's model of the same architecture."""
+def _load_weights(model: keras.Model, checkpoint: Path, images: np.ndarray, seed: int) -> None:
+    """Warm start from a finished run's `.keras` model or a shipped int8 `.tflite` of the same architecture."""
+    from trainer.warmstart import WarmStartError, load_into
+
     try:
-        source = keras.models.load_model(checkpoint)
-        model.set_weights(source.get_weights())
-    except (OSError, ValueError) as exc:
+        if checkpoint.suffix == ".tflite":
+            load_into(model, checkpoint, images[np.random.default_rng(seed).permutation(len(images))])
+        else:
+            model.set_weights(keras.models.load_model(checkpoint).get_weights())
+    except (OSError, ValueError, WarmStartError) as exc:
         raise RunError(f"cannot start from {checkpoint}: {exc}") from None
 
 

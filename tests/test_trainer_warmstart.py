@@ -1,0 +1,117 @@
+"""Warm restarts from an int8 `.tflite` and recipe override files, on tiny data and on the shipped model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow", reason="the training extra is not installed (just setup installs it)")
+
+from tests.test_trainer_data import make_folder_dataset
+from trainer.data import load_dataset
+from trainer.export import export_and_report
+from trainer.litert_runner import TFLiteClassifier
+from trainer.model import build_model
+from trainer.train import Recipe, RunError, RunFolder, train
+from trainer.warmstart import WarmStartError, load_into
+
+TINY = {"epochs": 1, "batch_size": 8, "warmup_epochs": 0, "stem": 8, "stages": ((8, 1), (16, 1))}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A tiny run trained for two epochs and exported to int8, as `just train` would."""
+    root = tmp_path_factory.mktemp("warm")
+    data = load_dataset(make_folder_dataset(root / "fer", per_class=8))
+    run = RunFolder(root / "run")
+    train(data, Recipe(**TINY | {"epochs": 2}), run, resume=False, say=lambda _: None)
+    assert export_and_report(data, run, root / "models", tolerance_points=100.0) == 0
+    return data, root / "models" / "emotion.tflite"
+
+
+def _tiny_model(recipe: Recipe):
+    return build_model(recipe.stages, dropout=recipe.dropout, stem=recipe.stem, seed=recipe.seed)
+
+
+def test_rebuilt_model_matches_the_int8_file_it_came_from(exported):
+    data, tflite = exported
+    model = _tiny_model(Recipe(**TINY))
+    load_into(model, tflite, data["train"].images)
+    images = np.concatenate([data["val"].images, data["test"].images])
+    rebuilt = keras_probabilities(model, images)
+    shipped = TFLiteClassifier(tflite).probabilities(images)
+    # The file's activations are int8 too, so agreement is close, not exact.
+    assert np.abs(rebuilt - shipped).max() < 0.06
+
+
+def test_batch_norm_is_reinflated_from_the_data(exported):
+    data, tflite = exported
+    model = _tiny_model(Recipe(**TINY))
+    load_into(model, tflite, data["train"].images)
+    norm = model.get_layer("bn_stem")
+    gamma, _, mean, var = (np.asarray(w) for w in norm.get_weights())
+    assert np.allclose(gamma, np.sqrt(var + norm.epsilon)), "inference passes conv + bias through unchanged"
+    assert var.max() > 0 and np.abs(mean).max() > 0, "moving statistics are the data's, not the defaults"
+
+
+def test_a_run_can_start_from_an_int8_file_and_records_where_it_began(exported, tmp_path):
+    data, tflite = exported
+    run = RunFolder(tmp_path / "run")
+    train(data, Recipe(**TINY), run, resume=False, say=lambda _: None, init_from=tflite)
+    assert run.read_state()["epoch"] == 1
+    assert json.loads(run.recipe.read_text())["init_from"] == "emotion.tflite"
+
+
+def test_an_int8_file_of_another_architecture_is_refused(exported):
+    data, tflite = exported
+    wider = Recipe(**TINY | {"stem": 16})
+    with pytest.raises(WarmStartError, match="does not match the recipe's architecture"):
+        load_into(_tiny_model(wider), tflite, data["train"].images)
+
+
+def test_a_file_that_is_not_a_model_is_a_run_error(exported, tmp_path):
+    data, _ = exported
+    fake = tmp_path / "fake.tflite"
+    fake.write_text("not a model")
+    with pytest.raises(RunError, match="cannot start from"):
+        train(data, Recipe(**TINY), RunFolder(tmp_path / "run"), resume=False, say=lambda _: None, init_from=fake)
+
+
+def test_recipe_file_replaces_fields_and_merges_augmentation(tmp_path):
+    path = tmp_path / "recipe.json"
+    path.write_text(json.dumps({"epochs": 7, "peak_lr": 0.01, "augment": {"erase_probability": 0.1}}))
+    recipe = Recipe.with_overrides(path)
+    assert (recipe.epochs, recipe.peak_lr) == (7, 0.01)
+    assert recipe.augment.erase_probability == 0.1
+    assert recipe.augment.rotation_deg == Recipe().augment.rotation_deg, "other augmentation fields keep defaults"
+    assert recipe.stages == Recipe().stages
+
+
+def test_recipe_file_with_an_unknown_field_is_a_run_error(tmp_path):
+    path = tmp_path / "recipe.json"
+    path.write_text(json.dumps({"epochz": 7, "augment": {"blur": 1}}))
+    with pytest.raises(RunError, match="unknown recipe fields epochz, blur"):
+        Recipe.with_overrides(path)
+
+
+@pytest.mark.slow
+def test_the_shipped_model_rebuilds_to_its_card_accuracy(fer_dir, model_path, tmp_path):
+    """The real case: the shipped int8 file seeds a float model that scores what its card says."""
+    from emojitui.shared.model_card import card_path_for, read_card
+
+    card = read_card(card_path_for(model_path))
+    data = load_dataset(fer_dir, tmp_path)
+    recipe = Recipe.from_dict({k: v for k, v in card.recipe.items() if k in Recipe.__dataclass_fields__})
+    model = build_model(recipe.stages, dropout=recipe.dropout, stem=recipe.stem, seed=recipe.seed)
+    load_into(model, model_path, data["train"].images)
+    predictions = keras_probabilities(model, data["val"].images).argmax(axis=1)
+    accuracy = float((predictions == data["val"].labels).mean())
+    assert abs(accuracy - card.metrics["val_int8_accuracy"]) < 0.01
+
+
+def keras_probabilities(model, images: np.ndarray) -> np.ndarray:
+    logits = np.asarray(model.predict(images[..., None].astype(np.float32), verbose=0))
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
