@@ -61,7 +61,9 @@ def test_a_run_can_start_from_an_int8_file_and_records_where_it_began(exported, 
     run = RunFolder(tmp_path / "run")
     train(data, Recipe(**TINY), run, resume=False, say=lambda _: None, init_from=tflite)
     assert run.read_state()["epoch"] == 1
-    assert json.loads(run.recipe.read_text())["init_from"] == "emotion.tflite"
+    origin = json.loads(run.recipe.read_text())["init_from"]
+    assert origin["file"] == "emotion.tflite"
+    assert origin["recipe"]["epochs"] == 2 and 0 <= origin["test_int8_accuracy"] <= 1, "the source card's lineage"
 
 
 def test_an_int8_file_of_another_architecture_is_refused(exported):
@@ -115,3 +117,31 @@ def keras_probabilities(model, images: np.ndarray) -> np.ndarray:
     logits = np.asarray(model.predict(images[..., None].astype(np.float32), verbose=0))
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def test_the_chain_trains_each_restart_from_the_previous_best_and_resumes(exported, tmp_path):
+    from trainer.train import final_folder, train_chain
+
+    data, _ = exported
+    restarts = ({"epochs": 1, "peak_lr": 0.001, "dropout": 0.1},)
+    lines: list[str] = []
+    last = train_chain(data, Recipe(**TINY), tmp_path / "chain", resume=False, restarts=restarts, say=lines.append)
+    assert last.root == tmp_path / "chain" / "restart1"
+    recipe = json.loads(last.recipe.read_text())
+    assert recipe["dropout"] == 0.1 and recipe["stem"] == TINY["stem"], "restart fields over the base recipe"
+    assert recipe["init_from"]["file"] == "best.keras"
+    assert recipe["init_from"]["recipe"]["dropout"] == Recipe().dropout, "lineage holds cycle 1's recipe"
+    assert any(line.startswith("restart 1 of 1") for line in lines)
+    # A resumed, finished chain trains nothing more; export picks the last cycle.
+    lines.clear()
+    train_chain(data, Recipe(**TINY), tmp_path / "chain", resume=True, restarts=restarts, say=lines.append)
+    assert lines.count("run already finished") == 2
+    assert final_folder(tmp_path / "chain").root == last.root
+
+
+def test_a_restart_with_an_unknown_field_is_a_run_error(exported, tmp_path):
+    from trainer.train import train_chain
+
+    data, _ = exported
+    with pytest.raises(RunError, match="restart 1: unknown recipe fields lr"):
+        train_chain(data, Recipe(**TINY), tmp_path / "chain", resume=False, restarts=({"lr": 1},), say=lambda _: None)

@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
             "--recipe", type=Path, help="JSON file of recipe fields that replace the defaults (trainer/recipes/*.json)"
         )
         p.add_argument(
+            "--restarts",
+            type=int,
+            help="warm-restart cycles after the first (default: all in the recipe; 0 trains cycle 1 only)",
+        )
+        p.add_argument(
             "--limit", type=int, default=0, help="use at most this many images per class and split (smoke runs)"
         )
 
@@ -110,27 +115,28 @@ def _run(args: argparse.Namespace) -> int:
         from trainer.evaluate import evaluate_command
 
         return evaluate_command(args.model, dataset, args.split, args.out)
-    from trainer.train import Recipe, RunFolder, train
+    from trainer.train import RESTARTS, Recipe, final_folder, train_chain
 
     recipe = Recipe.with_overrides(args.recipe) if args.recipe else Recipe()
     if args.epochs:
         recipe.epochs = args.epochs
     if args.batch_size:
         recipe.batch_size = args.batch_size
-    run = RunFolder(args.out)
+    restarts = RESTARTS if args.restarts is None else RESTARTS[: max(0, args.restarts)]
     if args.command in ("train", "all"):
-        if args.fresh and run.root.is_dir():
-            shutil.rmtree(run.root)
-        train(
+        if args.fresh and args.out.is_dir():
+            shutil.rmtree(args.out)
+        train_chain(
             dataset,
             recipe,
-            run,
+            args.out,
             resume=args.resume and not args.fresh,
+            restarts=restarts,
             epochs_given=bool(args.epochs),
             init_from=args.init_from,
         )
     if args.command in ("export", "all"):
         from trainer.export import export_and_report
 
-        return export_and_report(dataset, run, args.models, args.tolerance)
+        return export_and_report(dataset, final_folder(args.out), args.models, args.tolerance)
     return 0
