@@ -137,6 +137,9 @@ def test_the_chain_trains_each_restart_from_the_previous_best_and_resumes(export
     train_chain(data, Recipe(**TINY), tmp_path / "chain", resume=True, restarts=restarts, say=lines.append)
     assert lines.count("run already finished") == 2
     assert final_folder(tmp_path / "chain").root == last.root
+    assert export_and_report(data, final_folder(tmp_path / "chain"), tmp_path / "models", tolerance_points=100.0) == 0
+    page = (tmp_path / "models" / "README.md").read_text()
+    assert "A warm restart" in page and "from best.keras" in page and "from scratch" in page, "the card shows the chain"
 
 
 def test_a_restart_with_an_unknown_field_is_a_run_error(exported, tmp_path):

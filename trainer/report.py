@@ -6,6 +6,29 @@ from emojitui.shared.emotions import DEFAULT_EMOJI
 from emojitui.shared.model_card import ModelCard
 
 
+def _lineage(recipe: dict) -> str:
+    """The cycles this model went through, newest first, when it was a warm restart."""
+    cycles, origin = [], recipe.get("init_from") or {}
+    while origin.get("recipe"):
+        earlier = origin["recipe"]
+        made = (
+            f", shipped {origin['created']} at {origin['test_int8_accuracy'] * 100:.1f}%" if "created" in origin else ""
+        )
+        cycles.append(
+            f"  - from {origin['file']}{made}: {earlier['epochs']} epochs, peak lr {earlier['peak_lr']}, "
+            f"L2 {earlier['weight_decay']}, class-weight power {earlier['class_weight_power']}, "
+            f"dropout {earlier['dropout']}, erasing {earlier['augment']['erase_probability']}"
+            + (", itself a warm restart" if earlier.get("init_from") else ", from scratch")
+        )
+        origin = earlier.get("init_from") or {}
+    if not cycles:
+        return "- Trained from scratch in one cycle.\n"
+    return (
+        "- A warm restart (a new learning-rate cycle from earlier weights); the cycles before it, newest first:\n"
+        + ("\n".join(cycles) + "\n")
+    )
+
+
 def model_readme(card: ModelCard) -> str:
     metrics, recipe, data = card.metrics, card.recipe, card.data
     test = metrics["test_int8"]
@@ -63,7 +86,7 @@ single CNNs 72.7-74.4%. The `fer` package's mini-Xception claims 66% on a random
   label smoothing {recipe["label_smoothing"]}, class weights (median/count)^{recipe["class_weight_power"]},
   seed {recipe["seed"]}.
 - Augmentation: {", ".join(f"{k} {v}" for k, v in recipe["augment"].items())}.
-- Quantisation: post-training full-integer int8 with {data["calibration_images"]} training images
+{_lineage(recipe)}- Quantisation: post-training full-integer int8 with {data["calibration_images"]} training images
   as the representative set; checked in LiteRT/XNNPACK against the float model on PublicTest.
 
 ## Data
