@@ -46,6 +46,15 @@ def test_rebuilt_model_matches_the_int8_file_it_came_from(exported):
     assert np.abs(rebuilt - shipped).max() < 0.06
 
 
+def test_a_deeper_model_starts_as_the_file_with_its_new_layers_as_identities(exported):
+    data, tflite = exported
+    deeper = _tiny_model(Recipe(**TINY | {"stages": ((8, 2), (16, 2))}))
+    grown = load_into(deeper, tflite, data["train"].images)
+    assert grown == ["conv1_2", "conv2_2"]
+    images = np.concatenate([data["val"].images, data["test"].images])
+    assert np.abs(keras_probabilities(deeper, images) - TFLiteClassifier(tflite).probabilities(images)).max() < 0.06
+
+
 def test_batch_norm_is_reinflated_from_the_data(exported):
     data, tflite = exported
     model = _tiny_model(Recipe(**TINY))
@@ -140,6 +149,17 @@ def test_the_chain_trains_each_restart_from_the_previous_best_and_resumes(export
     assert export_and_report(data, final_folder(tmp_path / "chain"), tmp_path / "models", tolerance_points=100.0) == 0
     page = (tmp_path / "models" / "README.md").read_text()
     assert "A warm restart" in page and "from best.keras" in page and "from scratch" in page, "the card shows the chain"
+
+
+def test_a_restart_may_deepen_the_network_from_the_previous_keras_model(exported, tmp_path):
+    from trainer.train import train_chain
+
+    data, _ = exported
+    restarts = ({"epochs": 1, "peak_lr": 0.001, "stages": [[8, 1], [16, 2]]},)
+    lines: list[str] = []
+    last = train_chain(data, Recipe(**TINY), tmp_path / "chain", resume=False, restarts=restarts, say=lines.append)
+    assert "new layers, starting as identities: conv2_2" in lines
+    assert json.loads(last.recipe.read_text())["stages"] == [[8, 1], [16, 2]]
 
 
 def test_a_restart_with_an_unknown_field_is_a_run_error(exported, tmp_path):

@@ -180,8 +180,10 @@ def train(
         write_text_atomic(run.recipe, json.dumps(recipe.as_dict(), indent=2) + "\n")
         model = _compiled_model(recipe, steps_per_epoch=len(dataset["train"]) // recipe.batch_size)
         if init_from is not None:
-            _load_weights(model, init_from, dataset["train"].images, recipe.seed)
+            grown = _load_weights(model, init_from, dataset["train"].images, recipe.seed)
             say(f"starting from the weights of {init_from} (a new learning-rate cycle)")
+            if grown:
+                say(f"new layers, starting as identities: {', '.join(grown)}")
         state = {"epoch": 0, "best_val": 0.0, "best_epoch": 0, "wait": 0}
     if state["epoch"] >= recipe.epochs or state["wait"] >= recipe.patience:
         say("run already finished")
@@ -221,15 +223,23 @@ def train(
     return keras.models.load_model(run.best)
 
 
-def _load_weights(model: keras.Model, checkpoint: Path, images: np.ndarray, seed: int) -> None:
-    """Warm start from a finished run's `.keras` model or a shipped int8 `.tflite` of the same architecture."""
-    from trainer.warmstart import WarmStartError, load_into
+def _load_weights(model: keras.Model, checkpoint: Path, images: np.ndarray, seed: int) -> list[str]:
+    """Warm start from a `.keras` run model or a shipped int8 `.tflite`; returns the layers grown as identities.
 
+    The same architecture copies weights exactly; a deeper one (extra same-width convolutions)
+    starts from the source's function with the new layers as identities.
+    """
+    from trainer.warmstart import WarmStartError, folded_keras_weights, load_into
+
+    shuffled = images[np.random.default_rng(seed).permutation(len(images))]
     try:
         if checkpoint.suffix == ".tflite":
-            load_into(model, checkpoint, images[np.random.default_rng(seed).permutation(len(images))])
-        else:
-            model.set_weights(keras.models.load_model(checkpoint).get_weights())
+            return load_into(model, checkpoint, shuffled)
+        source = keras.models.load_model(checkpoint)
+        if [w.shape for w in source.weights] == [w.shape for w in model.weights]:
+            model.set_weights(source.get_weights())
+            return []
+        return load_into(model, folded_keras_weights(source), shuffled)
     except (OSError, ValueError, WarmStartError) as exc:
         raise RunError(f"cannot start from {checkpoint}: {exc}") from None
 

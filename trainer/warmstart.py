@@ -11,6 +11,7 @@ model's accuracy instead of from scratch (hours on a 2-core CPU).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import keras
@@ -23,8 +24,12 @@ class WarmStartError(RuntimeError):
     """The file cannot seed this architecture; the message says why."""
 
 
-def folded_weights(path: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(op, float kernel in Keras layout, float bias) for each CONV_2D and FULLY_CONNECTED, in order."""
+# TFLite names a weight tensor after its Keras layer: ".../conv2_1_1/convolution" is conv2_1.
+WEIGHT_NAME = re.compile(r"/(stem|conv\d+_\d+|logits)_\d+/(?:convolution|MatMul)$")
+
+
+def folded_weights(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Layer name -> (float kernel in Keras layout, float bias) for each CONV_2D and FULLY_CONNECTED."""
     from ai_edge_litert.interpreter import Interpreter
 
     try:
@@ -33,15 +38,33 @@ def folded_weights(path: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
         raise WarmStartError(f"{path} is not a TFLite model: {exc}") from None
     interpreter.allocate_tensors()
     details = {d["index"]: d for d in interpreter.get_tensor_details()}
-    found = []
+    found = {}
     for op in interpreter._get_ops_details():  # the public API does not expose the graph
         if op["op_name"] not in ("CONV_2D", "FULLY_CONNECTED"):
             continue
-        kernel = _dequantised(interpreter, details[op["inputs"][1]])
+        weight = details[op["inputs"][1]]
+        name = WEIGHT_NAME.search(weight["name"])
+        if name is None:
+            raise WarmStartError(f"{path}: cannot tell which layer {weight['name']!r} belongs to")
+        kernel = _dequantised(interpreter, weight)
         bias = _dequantised(interpreter, details[op["inputs"][2]])
         # TFLite keeps (out, kh, kw, in) and (out, in); Keras wants (kh, kw, in, out) and (in, out).
         kernel = kernel.transpose(1, 2, 3, 0) if op["op_name"] == "CONV_2D" else kernel.T
-        found.append((op["op_name"], kernel, bias))
+        found[name.group(1)] = (kernel, bias)
+    return found
+
+
+def folded_keras_weights(source: keras.Model) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The same mapping from a `.keras` model: each convolution with its batch norm folded in."""
+    found = {}
+    for layer in source.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            gamma, beta, mean, var = (np.asarray(w) for w in _batch_norm_after(source, layer).get_weights())
+            scale = gamma / np.sqrt(var + _batch_norm_after(source, layer).epsilon)
+            found[layer.name] = (np.asarray(layer.kernel) * scale, beta - mean * scale)
+        elif isinstance(layer, keras.layers.Dense):
+            kernel, bias = layer.get_weights()
+            found[layer.name] = (kernel, bias)
     return found
 
 
@@ -59,29 +82,67 @@ def _dequantised(interpreter, detail: dict) -> np.ndarray:
     return (values - zeros.reshape(shape)) * scales.reshape(shape)
 
 
-def load_into(model: keras.Model, path: Path, images: np.ndarray) -> None:
-    """Set `model`'s weights from the int8 file at `path`, re-inflating batch norm on `images`."""
+def load_into(
+    model: keras.Model, source: Path | dict[str, tuple[np.ndarray, np.ndarray]], images: np.ndarray
+) -> list[str]:
+    """Set `model`'s weights from an int8 file (or folded weights), re-inflating batch norm on `images`.
+
+    A convolution the source lacks, with as many inputs as outputs, is added as an identity
+    (Net2Net-style deepening: after a ReLU it changes nothing until training moves it); its
+    name is returned. Any other difference in architecture is an error.
+    """
+    weights = folded_weights(source) if isinstance(source, Path) else dict(source)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    weights = folded_weights(path)
-    wanted = [layer.kernel.shape for layer in convs + dense]
-    given = [kernel.shape for _, kernel, _ in weights]
-    if [tuple(s) for s in wanted] != [tuple(s) for s in given]:
-        raise WarmStartError(f"{path} does not match the recipe's architecture: layers {given}, expected {wanted}")
-    norms = [_batch_norm_after(model, conv) for conv in convs]
-    for conv, norm, (_, kernel, bias) in zip(convs, norms, weights, strict=False):
+    mismatch = WarmStartError(
+        f"{source if isinstance(source, Path) else 'the source'} does not match the recipe's architecture: "
+        f"layers {_shapes(weights)}, expected {_shapes({layer.name: (layer.kernel, None) for layer in convs + dense})}"
+    )
+    grown, norms, biases = [], [], []
+    for conv in convs:
+        kernel, bias = weights.pop(conv.name, (None, None))
+        if kernel is None:
+            kernel, bias = _identity(conv), np.zeros(conv.filters, np.float32)
+            if kernel is None:
+                raise mismatch
+            grown.append(conv.name)
+        if tuple(kernel.shape) != tuple(conv.kernel.shape):
+            raise mismatch
         conv.kernel.assign(kernel)
-        # Pass-through first (x + bias), so the statistics below see the file's own activations.
+        norm = _batch_norm_after(model, conv)
+        # Pass-through first (x + bias), so the statistics below see the source's own activations.
         norm.set_weights([np.ones_like(bias), bias, np.zeros_like(bias), np.ones_like(bias) - norm.epsilon])
-    _, kernel, bias = weights[-1]
-    dense[0].set_weights([kernel, bias])
+        norms.append(norm)
+        biases.append(bias)
+    for layer in dense:
+        kernel, bias = weights.pop(layer.name, (None, None))
+        if kernel is None or tuple(kernel.shape) != tuple(layer.kernel.shape):
+            raise mismatch
+        layer.set_weights([kernel, bias])
+    if weights:
+        raise mismatch
     probe = keras.Model(model.input, [conv.output for conv in convs])
     sample = images[: min(len(images), STAT_IMAGES)][..., None].astype(np.float32)
     outputs = probe.predict(sample, batch_size=256, verbose=0)
-    for norm, output, (_, _, bias) in zip(norms, outputs, weights, strict=False):
+    for norm, output, bias in zip(norms, outputs, biases, strict=True):
         mean = output.mean(axis=(0, 1, 2))
         var = output.var(axis=(0, 1, 2))
         norm.set_weights([np.sqrt(var + norm.epsilon), mean + bias, mean, var])
+    return grown
+
+
+def _identity(conv: keras.layers.Conv2D) -> np.ndarray | None:
+    """An identity kernel for a same-width convolution after a ReLU, else None."""
+    kh, kw, inputs, outputs = conv.kernel.shape
+    if inputs != outputs or conv.strides != (1, 1) or conv.name == "stem":
+        return None
+    kernel = np.zeros((kh, kw, inputs, outputs), np.float32)
+    kernel[kh // 2, kw // 2] = np.eye(inputs, dtype=np.float32)
+    return kernel
+
+
+def _shapes(weights: dict) -> list[str]:
+    return [f"{name}{tuple(kernel.shape)}" for name, (kernel, _) in weights.items()]
 
 
 def _batch_norm_after(model: keras.Model, conv: keras.layers.Layer) -> keras.layers.BatchNormalization:
