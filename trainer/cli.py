@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
             help="start a new run from this .keras model's or int8 .tflite file's weights (warm restart)",
         )
         p.add_argument(
-            "--recipe", type=Path, help="JSON file of recipe fields that replace the defaults (trainer/recipes/*.json)"
+            "--recipe",
+            type=Path,
+            help='JSON file of recipe fields that replace the defaults, e.g. {"epochs": 60, "peak_lr": 0.02}',
         )
         p.add_argument(
             "--restarts",
