@@ -97,6 +97,7 @@ PublicTest and {data["test_images"]:,} PrivateTest images; images skipped while 
 
 ## Reproduce
 
-    just train                 # train (or --resume), export, verify, evaluate, write this page
+    just train                 # the default chain: cycle 1, then the warm restarts in trainer/train.py RESTARTS;
+                               # export, verify, evaluate, write this page (again: continues an interrupted run)
     .venv/bin/python -m trainer evaluate --model models/emotion.tflite   # any compatible .tflite
 """
