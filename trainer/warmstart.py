@@ -7,6 +7,10 @@ moving statistics, and gamma and beta are chosen so the layer passes `conv + bia
 unchanged. The rebuilt model then matches the file at inference and, because the statistics are
 the data's own, also in training mode, so a new learning-rate cycle starts from the shipped
 model's accuracy instead of from scratch (hours on a 2-core CPU).
+
+Layers are matched by name, so the target may be deeper than the source: an extra same-width
+convolution starts as an identity. A `.keras` source of another depth goes the same way, folded
+first.
 """
 
 from __future__ import annotations
@@ -59,8 +63,9 @@ def folded_keras_weights(source: keras.Model) -> dict[str, tuple[np.ndarray, np.
     found = {}
     for layer in source.layers:
         if isinstance(layer, keras.layers.Conv2D):
-            gamma, beta, mean, var = (np.asarray(w) for w in _batch_norm_after(source, layer).get_weights())
-            scale = gamma / np.sqrt(var + _batch_norm_after(source, layer).epsilon)
+            norm = _batch_norm_after(source, layer)
+            gamma, beta, mean, var = (np.asarray(w) for w in norm.get_weights())
+            scale = gamma / np.sqrt(var + norm.epsilon)
             found[layer.name] = (np.asarray(layer.kernel) * scale, beta - mean * scale)
         elif isinstance(layer, keras.layers.Dense):
             kernel, bias = layer.get_weights()
