@@ -151,15 +151,18 @@ def test_the_chain_trains_each_restart_from_the_previous_best_and_resumes(export
     assert "A warm restart" in page and "from best.keras" in page and "from scratch" in page, "the card shows the chain"
 
 
-def test_a_restart_may_deepen_the_network_from_the_previous_keras_model(exported, tmp_path):
+def test_a_restart_may_deepen_the_network_and_keeps_the_previous_restarts_fields(exported, tmp_path):
     from trainer.train import train_chain
 
     data, _ = exported
-    restarts = ({"epochs": 1, "peak_lr": 0.001, "stages": [[8, 1], [16, 2]]},)
+    restarts = ({"epochs": 1, "peak_lr": 0.001, "dropout": 0.1}, {"stages": [[8, 1], [16, 2]]})
     lines: list[str] = []
     last = train_chain(data, Recipe(**TINY), tmp_path / "chain", resume=False, restarts=restarts, say=lines.append)
+    assert last.root.name == "restart2"
     assert "new layers, starting as identities: conv2_2" in lines
-    assert json.loads(last.recipe.read_text())["stages"] == [[8, 1], [16, 2]]
+    recipe = json.loads(last.recipe.read_text())
+    assert recipe["stages"] == [[8, 1], [16, 2]]
+    assert (recipe["dropout"], recipe["epochs"]) == (0.1, 1), "restart 2 keeps what restart 1 set"
 
 
 def test_a_restart_with_an_unknown_field_is_a_run_error(exported, tmp_path):

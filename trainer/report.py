@@ -6,6 +6,10 @@ from emojitui.shared.emotions import DEFAULT_EMOJI
 from emojitui.shared.model_card import ModelCard
 
 
+def _stages(recipe: dict) -> str:
+    return " -> ".join(f"{filters}x{convs}" for filters, convs in recipe["stages"])
+
+
 def _lineage(recipe: dict) -> str:
     """The cycles this model went through, newest first, when it was a warm restart."""
     cycles, origin = [], recipe.get("init_from") or {}
@@ -15,7 +19,8 @@ def _lineage(recipe: dict) -> str:
             f", shipped {origin['created']} at {origin['test_int8_accuracy'] * 100:.1f}%" if "created" in origin else ""
         )
         cycles.append(
-            f"  - from {origin['file']}{made}: {earlier['epochs']} epochs, peak lr {earlier['peak_lr']}, "
+            f"  - from {origin['file']}{made}: stages {_stages(earlier)}, {earlier['epochs']} epochs, "
+            f"peak lr {earlier['peak_lr']}, "
             f"L2 {earlier['weight_decay']}, class-weight power {earlier['class_weight_power']}, "
             f"dropout {earlier['dropout']}, erasing {earlier['augment']['erase_probability']}"
             + (", itself a warm restart" if earlier.get("init_from") else ", from scratch")
@@ -38,7 +43,7 @@ def model_readme(card: ModelCard) -> str:
         for name, row in test["per_class"].items()
     )
     val_int8, val_float = metrics["val_int8_accuracy"] * 100, metrics["val_float_accuracy"] * 100
-    stages = " -> ".join(f"{f}x{n}" for f, n in recipe["stages"])
+    stages = _stages(recipe)
     return f"""# The emojitui expression model
 
 `emotion.tflite` is a full-integer int8 TFLite classifier of the 7 FER-2013 expressions;

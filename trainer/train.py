@@ -73,8 +73,9 @@ class Recipe:
         return Recipe.from_dict(raw | overrides)
 
 
-# Warm restarts after the first cycle (SGDR-style): each a new, gentler learning-rate cycle with
-# lighter regularisation, starting from the previous cycle's best weights. Measured on PublicTest.
+# Warm restarts after the first cycle (SGDR-style): each a new learning-rate cycle from the previous
+# cycle's best weights, replacing the fields it names of the cycle before it. Chosen on PublicTest:
+# lighter regularisation (+1.3 points).
 RESTARTS: tuple[dict, ...] = (
     {
         "epochs": 16,
@@ -127,13 +128,15 @@ def train_chain(
 ) -> RunFolder:
     """Cycle 1 (from scratch or `init_from`), then each restart from the previous cycle's best.
 
-    With `resume`, finished cycles are skipped and an interrupted one continues.
+    A restart's fields replace those of the cycle before it. With `resume`, finished cycles are
+    skipped and an interrupted one continues.
     """
     runs = chain_folders(root, len(restarts))
     train(dataset, recipe, runs[0], resume, say, epochs_given, init_from)
+    cycle = recipe
     for index, (run, overrides) in enumerate(zip(runs[1:], restarts, strict=True), start=1):
         say(f"restart {index} of {len(restarts)}: a new learning-rate cycle from {runs[index - 1].best}")
-        cycle = recipe.replaced(overrides, f"restart {index}")
+        cycle = cycle.replaced(overrides, f"restart {index}")
         train(dataset, cycle, run, resume, say, init_from=runs[index - 1].best)
     return runs[-1]
 
