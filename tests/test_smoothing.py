@@ -12,16 +12,9 @@ import pytest
 from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.smoothing import LabelSmoother, SmoothingConfig
 from tests.conftest import place, write_video
+from trainer.noise import camera_noise_one as camera_noise
 
 CHANGE_LIMIT_S = 0.5
-
-
-def camera_noise(face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """What a webcam does to a still face between frames: small shifts, gain and sensor noise."""
-    matrix = np.float32([[1, 0, rng.uniform(-2, 2)], [0, 1, rng.uniform(-2, 2)]])
-    moved = cv2.warpAffine(face, matrix, (48, 48), borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-    noisy = moved * rng.uniform(0.9, 1.1) + rng.normal(0, 6, moved.shape)
-    return np.clip(noisy, 0, 255).astype(np.uint8)
 
 
 def confident_face(classifier, fer_dir, name: str) -> np.ndarray:

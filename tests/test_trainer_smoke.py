@@ -86,7 +86,10 @@ def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):
     assert 0.0 <= test_metrics["accuracy"] <= 1.0 and test_metrics["images"] == 14
     assert (models / "confusion_matrix.png").stat().st_size > 1000
     assert (models / "training_curves.png").stat().st_size > 1000
-    assert "accuracy" in (models / "README.md").read_text()
+    assert 0.0 <= card.metrics["val_camera_noise_int8_accuracy"] <= 1.0
+    assert card.metrics["val_sad_images"] == 2 and 0 <= card.metrics["val_camera_noise_predicted_sad"] <= 14
+    page = (models / "README.md").read_text()
+    assert "accuracy" in page and "webcam-like noise" in page
     classifier = ExpressionClassifier(models / "emotion.tflite")
     probabilities = classifier.classify(data["test"].images[:3])
     assert probabilities.shape == (3, 7)

@@ -6,6 +6,16 @@ from emojitui.shared.emotions import DEFAULT_EMOJI
 from emojitui.shared.model_card import ModelCard
 
 
+def _noise_row(metrics: dict) -> str:
+    if "val_camera_noise_int8_accuracy" not in metrics:
+        return ""
+    return (
+        f"| PublicTest under webcam-like noise (2 px shifts, 10% gain, noise 6), int8 | "
+        f"{metrics['val_camera_noise_int8_accuracy'] * 100:.2f}% "
+        f"({metrics['val_camera_noise_predicted_sad']} predicted sad, {metrics['val_sad_images']} are) |\n"
+    )
+
+
 def _stages(recipe: dict) -> str:
     return " -> ".join(f"{filters}x{convs}" for filters, convs in recipe["stages"])
 
@@ -58,7 +68,7 @@ Made by `just train` ({card.created}).
 | macro-F1 | {test["macro_f1"] * 100:.2f}% |
 | float model accuracy (same split) | {metrics["test_float_accuracy"] * 100:.2f}% |
 | PublicTest accuracy (selection split), int8 / float | {val_int8:.2f}% / {val_float:.2f}% |
-| file size | {metrics["file_bytes"] / 1024:.0f} KiB |
+{_noise_row(metrics)}| file size | {metrics["file_bytes"] / 1024:.0f} KiB |
 | compute | {metrics["multiply_adds"] / 1e6:.1f}M multiply-adds, {metrics["parameters"]:,} parameters |
 | median latency, 1 thread, XNNPACK (export machine) | {metrics["latency_ms_median_1_thread"]:.2f} ms per face |
 
