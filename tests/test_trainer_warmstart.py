@@ -55,6 +55,21 @@ def test_a_deeper_model_starts_as_the_file_with_its_new_layers_as_identities(exp
     assert np.abs(keras_probabilities(deeper, images) - TFLiteClassifier(tflite).probabilities(images)).max() < 0.06
 
 
+def test_a_wider_and_deeper_model_starts_as_the_file(exported):
+    data, tflite = exported
+    wider = _tiny_model(Recipe(**TINY | {"stages": ((12, 2), (24, 1))}))
+    grown = load_into(wider, tflite, data["train"].images)
+    assert sorted(grown) == ["conv1_1", "conv1_2", "conv2_1"], "conv1_2 is new; conv1_1 and conv2_1 are wider"
+    images = np.concatenate([data["val"].images, data["test"].images])
+    assert np.abs(keras_probabilities(wider, images) - TFLiteClassifier(tflite).probabilities(images)).max() < 0.06
+
+
+def test_a_narrower_model_is_refused(exported):
+    data, tflite = exported
+    with pytest.raises(WarmStartError, match="does not match"):
+        load_into(_tiny_model(Recipe(**TINY | {"stages": ((8, 1), (12, 1))})), tflite, data["train"].images)
+
+
 def test_batch_norm_is_reinflated_from_the_data(exported):
     data, tflite = exported
     model = _tiny_model(Recipe(**TINY))
@@ -159,7 +174,7 @@ def test_a_restart_may_deepen_the_network_and_keeps_the_previous_restarts_fields
     lines: list[str] = []
     last = train_chain(data, Recipe(**TINY), tmp_path / "chain", resume=False, restarts=restarts, say=lines.append)
     assert last.root.name == "restart2"
-    assert "new layers, starting as identities: conv2_2" in lines
+    assert "new or widened layers, computing the source's function: conv2_2" in lines
     recipe = json.loads(last.recipe.read_text())
     assert recipe["stages"] == [[8, 1], [16, 2]]
     assert (recipe["dropout"], recipe["epochs"]) == (0.1, 1), "restart 2 keeps what restart 1 set"

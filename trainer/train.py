@@ -189,7 +189,7 @@ def train(
             grown = _load_weights(model, init_from, dataset["train"].images, recipe.seed)
             say(f"starting from the weights of {init_from} (a new learning-rate cycle)")
             if grown:
-                say(f"new layers, starting as identities: {', '.join(grown)}")
+                say(f"new or widened layers, computing the source's function: {', '.join(grown)}")
         state = {"epoch": 0, "best_val": 0.0, "best_epoch": 0, "wait": 0}
     if state["epoch"] >= recipe.epochs or state["wait"] >= recipe.patience:
         say("run already finished")
@@ -230,10 +230,10 @@ def train(
 
 
 def _load_weights(model: keras.Model, checkpoint: Path, images: np.ndarray, seed: int) -> list[str]:
-    """Warm start from a `.keras` run model or a shipped int8 `.tflite`; returns the layers grown as identities.
+    """Warm start from a `.keras` run model or a shipped int8 `.tflite`; returns the layers grown or widened.
 
-    The same architecture copies weights exactly; a deeper one (extra same-width convolutions)
-    starts from the source's function with the new layers as identities.
+    The same architecture copies weights exactly; a deeper or wider one starts from the source's
+    function (new convolutions as identities, wider layers as repeated filters).
     """
     from trainer.warmstart import WarmStartError, folded_keras_weights, load_into
 

@@ -8,9 +8,10 @@ unchanged. The rebuilt model then matches the file at inference and, because the
 the data's own, also in training mode, so a new learning-rate cycle starts from the shipped
 model's accuracy instead of from scratch (hours on a 2-core CPU).
 
-Layers are matched by name, so the target may be deeper than the source: an extra same-width
-convolution starts as an identity. A `.keras` source of another depth goes the same way, folded
-first.
+Layers are matched by name, so the target may be deeper or wider than the source (Net2Net): an
+extra same-width convolution starts as an identity, and a wider layer copies some of its filters,
+with the next layer's weights for each copy divided among them. A `.keras` source of another shape
+goes the same way, folded first.
 """
 
 from __future__ import annotations
@@ -93,12 +94,14 @@ def load_into(
     """Set `model`'s weights from an int8 file (or folded weights), re-inflating batch norm on `images`.
 
     A convolution the source lacks, with as many inputs as outputs, is added as an identity
-    (Net2Net-style deepening: after a ReLU it changes nothing until training moves it); its
-    name is returned. Any other difference in architecture is an error.
+    (Net2Net-style deepening: after a ReLU it changes nothing until training moves it), and a
+    layer with more filters is widened (`widened`); their names are returned. Any other
+    difference in architecture is an error.
     """
     weights = folded_weights(source) if isinstance(source, Path) else dict(source)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    widened_weights = widened(weights, [(layer.name, tuple(layer.kernel.shape)) for layer in convs + dense])
     mismatch = WarmStartError(
         f"{source if isinstance(source, Path) else 'the source'} does not match the recipe's architecture: "
         f"layers {_shapes(weights)}, expected {_shapes({layer.name: (layer.kernel, None) for layer in convs + dense})}"
@@ -126,6 +129,7 @@ def load_into(
         layer.set_weights([kernel, bias])
     if weights:
         raise mismatch
+    grown += widened_weights
     probe = keras.Model(model.input, [conv.output for conv in convs])
     sample = images[: min(len(images), STAT_IMAGES)][..., None].astype(np.float32)
     outputs = probe.predict(sample, batch_size=256, verbose=0)
@@ -134,6 +138,38 @@ def load_into(
         var = output.var(axis=(0, 1, 2))
         norm.set_weights([np.sqrt(var + norm.epsilon), mean + bias, mean, var])
     return grown
+
+
+def widened(
+    weights: dict[str, tuple[np.ndarray, np.ndarray]], targets: list[tuple[str, tuple[int, ...]]], seed: int = 0
+) -> list[str]:
+    """Widen `weights` in place to the target kernel shapes (Net2WiderNet); returns the layers widened.
+
+    `targets` lists the model's convolutions and dense layers in order. A layer with more outputs
+    than its source repeats randomly chosen filters (with a little noise so the copies can part
+    ways); the next layer the source has divides its weights for each repeated channel among the
+    copies, so the network computes the same function. Layers the source lacks (identities to be
+    grown) pass the widened channels through unchanged.
+    """
+    rng = np.random.default_rng(seed)
+    changed, pending = [], None  # pending: the input-channel map left by the last widened layer
+    for name, shape in targets:
+        if name not in weights:
+            continue
+        kernel, bias = weights[name]
+        if pending is not None and kernel.shape[-2] == len(np.unique(pending)):
+            counts = np.bincount(pending)
+            kernel = np.take(kernel, pending, axis=-2) / counts[pending][:, None]
+        pending = None
+        extra = shape[-1] - kernel.shape[-1]
+        if extra > 0 and kernel.shape[:-1] == shape[:-1]:
+            pending = np.concatenate([np.arange(kernel.shape[-1]), rng.integers(0, kernel.shape[-1], extra)])
+            kernel, bias = np.take(kernel, pending, axis=-1), bias[pending]
+            noise = rng.standard_normal(kernel[..., -extra:].shape) * kernel.std() * 0.01
+            kernel[..., -extra:] += noise.astype(np.float32)
+            changed.append(name)
+        weights[name] = (kernel.astype(np.float32), bias.astype(np.float32))
+    return changed
 
 
 def _identity(conv: keras.layers.Conv2D) -> np.ndarray | None:
