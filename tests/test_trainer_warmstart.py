@@ -92,9 +92,9 @@ def test_a_run_can_start_from_an_int8_file_and_records_where_it_began(exported, 
 
 def test_an_int8_file_of_another_architecture_is_refused(exported):
     data, tflite = exported
-    wider = Recipe(**TINY | {"stem": 16})
+    shallower = Recipe(**TINY | {"stages": ((8, 1),)})
     with pytest.raises(WarmStartError, match="does not match the recipe's architecture"):
-        load_into(_tiny_model(wider), tflite, data["train"].images)
+        load_into(_tiny_model(shallower), tflite, data["train"].images)
 
 
 def test_a_file_that_is_not_a_model_is_a_run_error(exported, tmp_path):
