@@ -6,8 +6,11 @@ Usage: python -m bench.fer_peer VIDEO  -> prints {"frames": N, "seconds": S, "fp
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 
 def main() -> int:
@@ -21,7 +24,10 @@ def main() -> int:
     cv2.waitKey = lambda *_: -1
     cv2.imshow = lambda *_: None
 
-    video = Video(sys.argv[1], outdir="/tmp/emojitui-fer-bench")
+    source = Path(sys.argv[1]).resolve()
+    workdir = tempfile.mkdtemp(prefix="emojitui-fer-bench-")
+    os.chdir(workdir)  # its analyze() writes data.csv into the working directory: keep it out of the repo
+    video = Video(str(source), outdir=workdir)
     detector = FER()  # its defaults: Haar cascade, mini-Xception
     started = time.perf_counter()
     results = video.analyze(detector, display=False, save_frames=False, save_video=False, annotate_frames=False)
