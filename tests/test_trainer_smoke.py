@@ -88,6 +88,7 @@ def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):
     assert (models / "training_curves.png").stat().st_size > 1000
     assert 0.0 <= card.metrics["val_camera_noise_int8_accuracy"] <= 1.0
     assert card.metrics["val_sad_images"] == 2 and 0 <= card.metrics["val_camera_noise_predicted_sad"] <= 14
+    assert card.data["batch_norm_statistics"].startswith(("recomputed: ", "as trained: "))
     page = (models / "README.md").read_text()
     assert "accuracy" in page and "webcam-like noise" in page
     classifier = ExpressionClassifier(models / "emotion.tflite")

@@ -20,6 +20,12 @@ def _stages(recipe: dict) -> str:
     return " -> ".join(f"{filters}x{convs}" for filters, convs in recipe["stages"])
 
 
+def _batch_norm(data: dict) -> str:
+    """Whether the export recomputed batch norm on clean faces (cards before 2026-11-25 do not say)."""
+    outcome = data.get("batch_norm_statistics")
+    return f"- Batch norm statistics {outcome}.\n" if outcome else ""
+
+
 def _lineage(recipe: dict) -> str:
     """The cycles this model went through, newest first, when it was a warm restart."""
     cycles, origin = [], recipe.get("init_from") or {}
@@ -101,8 +107,9 @@ single CNNs 72.7-74.4%. The `fer` package's mini-Xception claims 66% on a random
   label smoothing {recipe["label_smoothing"]}, class weights (median/count)^{recipe["class_weight_power"]},
   seed {recipe["seed"]}.
 - Augmentation: {", ".join(f"{k} {v}" for k, v in recipe["augment"].items())}.
-{_lineage(recipe)}- Quantisation: post-training full-integer int8 with {data["calibration_images"]} training images
-  as the representative set; checked in LiteRT/XNNPACK against the float model on PublicTest.
+{_lineage(recipe)}{_batch_norm(data)}- Quantisation: post-training full-integer int8 with
+  {data["calibration_images"]} training images as the representative set; checked in LiteRT/XNNPACK
+  against the float model on PublicTest.
 
 ## Data
 
