@@ -82,6 +82,22 @@ def pipeline(video: Path, detect_width: int, detect_every: int) -> dict:
     )
 
 
+def machine_description() -> str:
+    """Architecture, CPU model and the vector units int8 inference uses: latency depends on all three."""
+    described = [platform.machine()]
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return " ".join([*described, platform.processor()]).strip()
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    described.append(fields.get("model name", ""))
+    flags = set(fields.get("flags", "").split())
+    units = [unit for unit in ("avx2", "avx512_vnni", "avx_vnni", "amx_int8", "amx_bf16") if unit in flags]
+    described.append(f"({', '.join(units) or 'no AVX2'}; {os.cpu_count()} cores)")
+    return " ".join(part for part in described if part)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--no-sweep", action="store_true", help="skip the detection-size sweep")
@@ -90,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-speed", action="store_true", help="skip every timing (accuracy only)")
     args = parser.parse_args(argv)
     model = default_model_path()
-    report: dict = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "cores_used": 1}
+    report: dict = {"machine": machine_description(), "cores_used": 1}
     if args.no_speed:
         args.no_sweep = args.no_fer = True
     else:

@@ -22,6 +22,7 @@ from emojitui.shared.emotions import CLASS_NAMES
 from trainer.augment import AugmentConfig, TrainingBatches, balanced_class_weights, one_hot
 from trainer.data import Dataset
 from trainer.model import build_model, multiply_adds
+from trainer.precision import dtype_policy, resolve_precision
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Recipe:
     patience: int = 20
     seed: int = 1234
     jit_compile: bool = False  # measured: no faster on the 2-core CPU, and slower to start
+    precision: str = "float32"  # or mixed_bfloat16 / auto (trainer.precision); a run records what it used
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     init_from: dict = field(default_factory=dict)  # what a warm restart began from: lineage for the card
 
@@ -160,13 +162,27 @@ def train(
     say=print,
     epochs_given: bool = False,
     init_from: Path | None = None,
-) -> keras.Model:
-    """Train (or continue) a run and return the best model by PublicTest accuracy.
+) -> None:
+    """Train (or continue) a run; `run.best` then holds the best model by PublicTest accuracy.
 
     A new run never overwrites an existing one: that takes `resume` (continue it) or deleting
     the folder (`--fresh`). A resumed run keeps its own recipe, since the learning-rate
     schedule was built from it.
     """
+    recipe.precision = resolve_precision(recipe.precision)
+    with dtype_policy(recipe.precision):
+        _train(dataset, recipe, run, resume, say, epochs_given, init_from)
+
+
+def _train(
+    dataset: Dataset,
+    recipe: Recipe,
+    run: RunFolder,
+    resume: bool,
+    say,
+    epochs_given: bool,
+    init_from: Path | None,
+) -> None:
     keras.utils.set_random_seed(recipe.seed)
     run.root.mkdir(parents=True, exist_ok=True)
     state = read_json(run.state) if run.state.is_file() else {}
@@ -197,7 +213,7 @@ def train(
         state = {"epoch": 0, "best_val": 0.0, "best_epoch": 0, "wait": 0}
     if state["epoch"] >= recipe.epochs or state["wait"] >= recipe.patience:
         say("run already finished")
-        return keras.models.load_model(run.best)
+        return
 
     train_split, val = dataset["train"], dataset["val"]
     weights = balanced_class_weights(train_split.labels, len(CLASS_NAMES), recipe.class_weight_power)
@@ -218,7 +234,7 @@ def train(
     val_y = one_hot(val.labels, len(CLASS_NAMES))
     say(
         f"training {multiply_adds(model) / 1e6:.1f}M multiply-adds, {model.count_params():,} parameters, "
-        f"{len(train_split):,} train / {len(val):,} val images, up to {recipe.epochs} epochs"
+        f"{len(train_split):,} train / {len(val):,} val images, up to {recipe.epochs} epochs, {recipe.precision}"
     )
     progress = EpochRecorder(run, state, recipe, say)
     model.fit(
@@ -230,7 +246,6 @@ def train(
         callbacks=[progress],
         verbose=0,
     )
-    return keras.models.load_model(run.best)
 
 
 def _load_weights(model: keras.Model, checkpoint: Path, images: np.ndarray, seed: int) -> list[str]:
