@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.machine import machine_description
 from bench.videos import make_face_video
 from emojitui.locations import default_model_path
 from emojitui.shared.atomic import write_text_atomic
@@ -80,22 +80,6 @@ def pipeline(video: Path, detect_width: int, detect_every: int) -> dict:
         "--detect-every",
         str(detect_every),
     )
-
-
-def machine_description() -> str:
-    """Architecture, CPU model and the vector units int8 inference uses: latency depends on all three."""
-    described = [platform.machine()]
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return " ".join([*described, platform.processor()]).strip()
-    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-    fields = {key.strip(): value.strip() for key, value in fields.items()}
-    described.append(fields.get("model name", ""))
-    flags = set(fields.get("flags", "").split())
-    units = [unit for unit in ("avx2", "avx512_vnni", "avx_vnni", "amx_int8", "amx_bf16") if unit in flags]
-    described.append(f"({', '.join(units) or 'no AVX2'}; {os.cpu_count()} cores)")
-    return " ".join(part for part in described if part)
 
 
 def main(argv: list[str] | None = None) -> int:

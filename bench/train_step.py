@@ -1,58 +1,66 @@
-"""`python -m bench.train_step`: one training step of the shipped network, float32 against mixed bfloat16.
+"""`python -m bench.train_step`: a training step of the shipped network, float32 against mixed bfloat16.
 
-Why: the trainer picks mixed bfloat16 on CPUs with bfloat16 units (trainer/precision.py), and
-that choice must rest on a measurement of this machine, not a rule of thumb. The policies are
-measured alternately, in fresh processes, because a shared host's speed drifts within minutes.
-Prints JSON: milliseconds per step (batch 128) for each policy and each round.
+Why: `--precision auto` picks mixed bfloat16 on CPUs with bfloat16 units (trainer/precision.py),
+and that must rest on a measurement of this machine. The step is the shipped recipe's own
+(network, L2, dropout, optimizer, loss) on batches of 128. Policies are measured alternately in
+fresh processes, because a shared host's speed drifts within minutes. Prints JSON.
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
 import subprocess
 import sys
 import time
 
-from bench.run import machine_description
+from bench.machine import machine_description
 
 STEPS = 24
+POLICIES = ("float32", "mixed_bfloat16")
 
 
 def measure(policy: str) -> float:
-    """Median-free mean ms per step after a warm-up epoch, for the shipped card's architecture."""
+    """Mean milliseconds per step over STEPS steps, after a warm-up pass over the same batches."""
     import keras
     import numpy as np
 
     from emojitui.locations import default_model_path
     from emojitui.shared.model_card import card_path_for, read_card
-    from trainer.model import build_model
+    from trainer.train import Recipe, compiled_model
 
+    known = {field.name for field in dataclasses.fields(Recipe)}
+    card_recipe = read_card(card_path_for(default_model_path())).recipe
+    recipe = Recipe.from_dict({key: value for key, value in card_recipe.items() if key in known})
     keras.config.set_dtype_policy(policy)
-    recipe = read_card(card_path_for(default_model_path())).recipe
-    model = build_model(tuple(tuple(s) for s in recipe["stages"]), stem=recipe["stem"])
-    model.compile(
-        optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True),
-    )
+    model = compiled_model(recipe, steps_per_epoch=STEPS)
     rng = np.random.default_rng(0)
-    faces = rng.uniform(0, 255, (128 * STEPS // 2, 48, 48, 1)).astype(np.float32)
+    faces = rng.uniform(0, 255, (recipe.batch_size * STEPS, 48, 48, 1)).astype(np.float32)
     labels = np.eye(7, dtype=np.float32)[rng.integers(0, 7, len(faces))]
-    model.fit(faces, labels, batch_size=128, epochs=1, verbose=0)
+    model.fit(faces, labels, batch_size=recipe.batch_size, epochs=1, verbose=0)
     start = time.perf_counter()
-    model.fit(faces, labels, batch_size=128, epochs=2, verbose=0)
+    model.fit(faces, labels, batch_size=recipe.batch_size, epochs=1, verbose=0)
     return (time.perf_counter() - start) / STEPS * 1000
 
 
-def main(rounds: int = 2) -> int:
-    if len(sys.argv) == 3 and sys.argv[1] == "--one":
-        print(json.dumps(measure(sys.argv[2])))
+def main(argv: list[str] | None = None) -> int:
+    """Alternate the policies for `--rounds` rounds, each measurement in its own process."""
+    parser = argparse.ArgumentParser(prog="python -m bench.train_step", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=2, help="measurements per policy (default %(default)s)")
+    parser.add_argument("--one", choices=POLICIES, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(measure(args.one)))
         return 0
-    results: dict[str, list[float]] = {"float32": [], "mixed_bfloat16": []}
-    for _ in range(rounds):
-        for policy in results:
-            out = subprocess.run(
-                [sys.executable, "-m", "bench.train_step", "--one", policy], capture_output=True, text=True, check=True
-            )
+    results: dict[str, list[float]] = {policy: [] for policy in POLICIES}
+    for _ in range(args.rounds):
+        for policy in POLICIES:
+            child = [sys.executable, "-m", "bench.train_step", "--one", policy]
+            out = subprocess.run(child, capture_output=True, text=True)
+            if out.returncode != 0:
+                print(f"error: the {policy} measurement failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+                return 1
             results[policy].append(round(json.loads(out.stdout.strip().splitlines()[-1]), 1))
     print(json.dumps({"machine": machine_description(), "batch": 128, "ms_per_step": results}))
     return 0

@@ -15,9 +15,9 @@ from tests.test_trainer_data import make_folder_dataset
 from trainer.data import load_dataset
 from trainer.export import float32_model
 from trainer.precision import cpu_has_bf16, resolve_precision
-from trainer.train import Recipe, RunFolder, train
+from trainer.train import Recipe, RunError, RunFolder, train
 
-TINY = {"epochs": 1, "batch_size": 8, "warmup_epochs": 1, "stem": 8, "stages": ((8, 1), (16, 1))}
+TINY = {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "stem": 8, "stages": ((8, 1), (16, 1))}
 
 
 def test_bfloat16_units_are_read_from_the_cpu_flags(tmp_path):
@@ -31,7 +31,8 @@ def test_bfloat16_units_are_read_from_the_cpu_flags(tmp_path):
 
 
 def test_auto_resolves_to_a_concrete_policy_and_nonsense_is_refused():
-    assert resolve_precision("auto") == ("mixed_bfloat16" if cpu_has_bf16() else "float32")
+    if keras.backend.backend() == "tensorflow":  # the CPU decides; on JAX an accelerator may
+        assert resolve_precision("auto") == ("mixed_bfloat16" if cpu_has_bf16() else "float32")
     assert resolve_precision("float32") == "float32"
     with pytest.raises(ValueError, match="use one of"):
         resolve_precision("float8")
@@ -40,9 +41,20 @@ def test_auto_resolves_to_a_concrete_policy_and_nonsense_is_refused():
 def test_a_mixed_bfloat16_run_records_its_policy_and_exports_in_float32(tmp_path):
     data = load_dataset(make_folder_dataset(tmp_path / "fer"))
     run = RunFolder(tmp_path / "run")
-    train(data, Recipe(**TINY, precision="mixed_bfloat16"), run, resume=False, say=lambda _: None)
+
+    def interrupt_after_first_epoch(line: str) -> None:
+        if line.startswith("epoch   1/"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(data, Recipe(**TINY, precision="mixed_bfloat16"), run, resume=False, say=interrupt_after_first_epoch)
+    # A resumed run goes on in its own recorded policy, whatever the recipe passed in says.
+    train(data, Recipe(**TINY, precision="half"), run, resume=True, say=lambda _: None)
+    assert run.read_state()["epoch"] == 2
     assert json.loads(run.recipe.read_text())["precision"] == "mixed_bfloat16"
     assert keras.config.dtype_policy().name == "float32", "the global policy is restored after training"
+    with pytest.raises(RunError, match="use one of"):
+        train(data, Recipe(**TINY, precision="half"), RunFolder(tmp_path / "bad"), resume=False, say=lambda _: None)
 
     trained = keras.models.load_model(run.best)
     assert {layer.dtype_policy.name for layer in trained.layers if layer.weights} == {"mixed_bfloat16"}

@@ -26,6 +26,7 @@ from trainer.litert_runner import TFLiteClassifier
 from trainer.metrics import classification_report, format_report
 from trainer.model import build_model, multiply_adds
 from trainer.noise import camera_noise
+from trainer.precision import dtype_policy
 from trainer.train import Recipe, RunFolder, read_json
 
 CALIBRATION_IMAGES = 1000
@@ -43,7 +44,8 @@ def float32_model(model: keras.Model, recipe: Recipe) -> keras.Model:
     """
     if all(layer.dtype_policy.name == "float32" for layer in model.layers):
         return model
-    rebuilt = build_model(recipe.stages, dropout=recipe.dropout, stem=recipe.stem, seed=recipe.seed)
+    with dtype_policy("float32"):
+        rebuilt = build_model(recipe.stages, dropout=recipe.dropout, stem=recipe.stem, seed=recipe.seed)
     rebuilt.set_weights(model.get_weights())
     return rebuilt
 

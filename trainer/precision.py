@@ -1,11 +1,12 @@
 """Mixed bfloat16 training, for CPUs that compute bfloat16 natively.
 
-On a CPU with AMX-BF16 a training step of the shipped network is faster in mixed bfloat16
-than in float32 (`python -m bench.train_step`, figures in the README); on a CPU without
-bfloat16 units the same policy is emulated and slower, so `auto` asks the CPU. It is opt-in,
-not the default: one warm start of a widened network diverged in its first epoch in mixed
-bfloat16 where float32 trained normally. Weights stay float32 either way, so checkpoints,
-warm starts and the int8 export do not care which policy trained them.
+On a CPU with AMX-BF16 a training step of the shipped network can be faster in mixed
+bfloat16 than in float32 (`python -m bench.train_step` measures it); on a CPU without
+bfloat16 units the same policy is emulated and slower, so `auto` asks the CPU (only the CPU:
+on an accelerator it means float32). It is opt-in, not the default: one warm start of a
+widened network diverged in its first epoch in mixed bfloat16 where float32 trained normally.
+Weights stay float32 either way, so warm starts and the int8 export can use any run;
+`.keras` checkpoints keep each layer's policy, so a resumed run goes on in its own.
 """
 
 from __future__ import annotations

@@ -169,8 +169,15 @@ def train(
     the folder (`--fresh`). A resumed run keeps its own recipe, since the learning-rate
     schedule was built from it.
     """
-    recipe.precision = resolve_precision(recipe.precision)
-    with dtype_policy(recipe.precision):
+    resuming = resume and run.state.is_file() and run.last.is_file()
+    wanted = Recipe.from_dict(read_json(run.recipe)).precision if resuming else recipe.precision
+    try:
+        precision = resolve_precision(wanted)
+    except ValueError as exc:
+        raise RunError(str(exc)) from None
+    if not resuming:
+        recipe.precision = precision
+    with dtype_policy(precision):
         _train(dataset, recipe, run, resume, say, epochs_given, init_from)
 
 
@@ -204,7 +211,7 @@ def _train(
         if init_from is not None:
             recipe.init_from = describe_origin(init_from)
         write_text_atomic(run.recipe, json.dumps(recipe.as_dict(), indent=2) + "\n")
-        model = _compiled_model(recipe, steps_per_epoch=len(dataset["train"]) // recipe.batch_size)
+        model = compiled_model(recipe, steps_per_epoch=len(dataset["train"]) // recipe.batch_size)
         if init_from is not None:
             grown = _load_weights(model, init_from, dataset["train"].images, recipe.seed)
             say(f"starting from the weights of {init_from} (a new learning-rate cycle)")
@@ -290,7 +297,8 @@ def read_json(path: Path) -> dict:
         raise RunError(f"{path} is unreadable ({exc}): delete the run folder or pass --fresh") from None
 
 
-def _compiled_model(recipe: Recipe, steps_per_epoch: int) -> keras.Model:
+def compiled_model(recipe: Recipe, steps_per_epoch: int) -> keras.Model:
+    """The recipe's network with its optimizer, schedule and loss, ready to fit."""
     model = build_model(
         recipe.stages, dropout=recipe.dropout, stem=recipe.stem, weight_decay=recipe.weight_decay, seed=recipe.seed
     )
