@@ -1,9 +1,10 @@
 """`python -m bench.train_step`: a training step of the shipped network, float32 against mixed bfloat16.
 
-Why: `--precision auto` picks mixed bfloat16 on CPUs with bfloat16 units (trainer/precision.py),
-and that must rest on a measurement of this machine. The step is the shipped recipe's own
-(network, L2, dropout, optimizer, loss) on batches of 128. Policies are measured alternately in
-fresh processes, because a shared host's speed drifts within minutes. Prints JSON.
+Why: whether the trainer should compute in bfloat16 on CPUs with bfloat16 units (AMX-BF16)
+must rest on a measurement. On this project's machine it was no faster (README), so the
+trainer stays float32. The step is the shipped recipe's own (network, L2, dropout, optimizer,
+loss) on batches of 128; policies alternate in fresh processes, because a shared host's speed
+drifts within minutes. Prints JSON.
 """
 
 from __future__ import annotations

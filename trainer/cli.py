@@ -55,12 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
             help="warm-restart cycles after the first (default: all in the recipe; 0 trains cycle 1 only)",
         )
         p.add_argument(
-            "--precision",
-            choices=("auto", "float32", "mixed_bfloat16"),
-            help="arithmetic for training (default float32, as the shipped chain); mixed_bfloat16 is faster on "
-            "a CPU with bfloat16 units; auto picks it there (README: one widened warm start diverged in it)",
-        )
-        p.add_argument(
             "--limit", type=int, default=0, help="use at most this many images per class and split (smoke runs)"
         )
 
@@ -130,8 +124,6 @@ def _run(args: argparse.Namespace) -> int:
         recipe.epochs = args.epochs
     if args.batch_size:
         recipe.batch_size = args.batch_size
-    if args.precision:
-        recipe.precision = args.precision
     restarts = RESTARTS if args.restarts is None else RESTARTS[: max(0, args.restarts)]
     if args.command in ("train", "all"):
         if args.fresh and args.out.is_dir():

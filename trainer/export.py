@@ -24,9 +24,8 @@ from trainer.data import Dataset, Split
 from trainer.evaluate import evaluate_model
 from trainer.litert_runner import TFLiteClassifier
 from trainer.metrics import classification_report, format_report
-from trainer.model import build_model, multiply_adds
+from trainer.model import multiply_adds
 from trainer.noise import camera_noise
-from trainer.precision import dtype_policy
 from trainer.train import Recipe, RunFolder, read_json
 
 CALIBRATION_IMAGES = 1000
@@ -34,20 +33,6 @@ CALIBRATION_IMAGES = 1000
 
 class ExportError(RuntimeError):
     """The exported file failed its check; the shipped model is left untouched."""
-
-
-def float32_model(model: keras.Model, recipe: Recipe) -> keras.Model:
-    """The model computing in float32: a run trained in mixed bfloat16 is rebuilt around its weights.
-
-    Weights are float32 under either policy; only the arithmetic differs, and the int8
-    calibration, the batch-norm statistics and the float reference must not be bfloat16.
-    """
-    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
-        return model
-    with dtype_policy("float32"):
-        rebuilt = build_model(recipe.stages, dropout=recipe.dropout, stem=recipe.stem, seed=recipe.seed)
-    rebuilt.set_weights(model.get_weights())
-    return rebuilt
 
 
 def _with_clean_batch_norm(model: keras.Model, train: Split, val: Split, seed: int) -> tuple[str, np.ndarray]:
@@ -114,7 +99,7 @@ def export_and_report(dataset: Dataset, run: RunFolder, models: Path, tolerance_
         print(f"error: no trained model in {run.root}: run `python -m trainer train` first")
         return 2
     recipe = Recipe.from_dict(read_json(run.recipe))
-    model = float32_model(keras.models.load_model(run.best), recipe)
+    model = keras.models.load_model(run.best)
     train, val, test = dataset["train"], dataset["val"], dataset["test"]
     batch_norm, val_predictions = _with_clean_batch_norm(model, train, val, recipe.seed)
     picks = np.random.default_rng(recipe.seed).permutation(len(train))[:CALIBRATION_IMAGES]

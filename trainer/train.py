@@ -22,7 +22,6 @@ from emojitui.shared.emotions import CLASS_NAMES
 from trainer.augment import AugmentConfig, TrainingBatches, balanced_class_weights, one_hot
 from trainer.data import Dataset
 from trainer.model import build_model, multiply_adds
-from trainer.precision import dtype_policy, resolve_precision
 
 
 @dataclass
@@ -43,7 +42,6 @@ class Recipe:
     patience: int = 20
     seed: int = 1234
     jit_compile: bool = False  # measured: no faster on the 2-core CPU, and slower to start
-    precision: str = "float32"  # or mixed_bfloat16 / auto (trainer.precision); a run records what it used
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     init_from: dict = field(default_factory=dict)  # what a warm restart began from: lineage for the card
 
@@ -169,27 +167,6 @@ def train(
     the folder (`--fresh`). A resumed run keeps its own recipe, since the learning-rate
     schedule was built from it.
     """
-    resuming = resume and run.state.is_file() and run.last.is_file()
-    wanted = Recipe.from_dict(read_json(run.recipe)).precision if resuming else recipe.precision
-    try:
-        precision = resolve_precision(wanted)
-    except ValueError as exc:
-        raise RunError(str(exc)) from None
-    if not resuming:
-        recipe.precision = precision
-    with dtype_policy(precision):
-        _train(dataset, recipe, run, resume, say, epochs_given, init_from)
-
-
-def _train(
-    dataset: Dataset,
-    recipe: Recipe,
-    run: RunFolder,
-    resume: bool,
-    say,
-    epochs_given: bool,
-    init_from: Path | None,
-) -> None:
     keras.utils.set_random_seed(recipe.seed)
     run.root.mkdir(parents=True, exist_ok=True)
     state = read_json(run.state) if run.state.is_file() else {}
@@ -241,7 +218,7 @@ def _train(
     val_y = one_hot(val.labels, len(CLASS_NAMES))
     say(
         f"training {multiply_adds(model) / 1e6:.1f}M multiply-adds, {model.count_params():,} parameters, "
-        f"{len(train_split):,} train / {len(val):,} val images, up to {recipe.epochs} epochs, {recipe.precision}"
+        f"{len(train_split):,} train / {len(val):,} val images, up to {recipe.epochs} epochs"
     )
     progress = EpochRecorder(run, state, recipe, say)
     model.fit(
