@@ -1,10 +1,10 @@
 """`python -m bench.train_step`: a training step of the shipped network, float32 against mixed bfloat16.
 
 Why: whether the trainer should compute in bfloat16 on CPUs with bfloat16 units (AMX-BF16)
-must rest on a measurement. On this project's machine it was no faster (README), so the
-trainer stays float32. The step is the shipped recipe's own (network, L2, dropout, optimizer,
-loss) on batches of 128; policies alternate in fresh processes, because a shared host's speed
-drifts within minutes. Prints JSON.
+must rest on a measurement. On this project's machine it was no faster than float32 at its
+best, and it collapsed one warm start (README), so the trainer stays float32. The step is
+the shipped recipe's own (network, L2, dropout, optimizer, loss) on batches of 128; policies
+alternate in fresh processes, because a shared host's speed drifts within minutes. Prints JSON.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ STEPS = 24
 POLICIES = ("float32", "mixed_bfloat16")
 
 
-def measure(policy: str) -> float:
-    """Mean milliseconds per step over STEPS steps, after a warm-up pass over the same batches."""
+def measure(policy: str) -> dict:
+    """Mean milliseconds per step over STEPS steps, after a warm-up pass, and the batch size."""
     import keras
     import numpy as np
 
@@ -42,7 +42,7 @@ def measure(policy: str) -> float:
     model.fit(faces, labels, batch_size=recipe.batch_size, epochs=1, verbose=0)
     start = time.perf_counter()
     model.fit(faces, labels, batch_size=recipe.batch_size, epochs=1, verbose=0)
-    return (time.perf_counter() - start) / STEPS * 1000
+    return {"ms": (time.perf_counter() - start) / STEPS * 1000, "batch": recipe.batch_size}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure(args.one)))
         return 0
     results: dict[str, list[float]] = {policy: [] for policy in POLICIES}
+    batch = 0
     for _ in range(args.rounds):
         for policy in POLICIES:
             child = [sys.executable, "-m", "bench.train_step", "--one", policy]
@@ -62,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
             if out.returncode != 0:
                 print(f"error: the {policy} measurement failed:\n{out.stderr[-2000:]}", file=sys.stderr)
                 return 1
-            results[policy].append(round(json.loads(out.stdout.strip().splitlines()[-1]), 1))
-    print(json.dumps({"machine": machine_description(), "batch": 128, "ms_per_step": results}))
+            step = json.loads(out.stdout.strip().splitlines()[-1])
+            results[policy].append(round(step["ms"], 1))
+            batch = step["batch"]
+    print(json.dumps({"machine": machine_description(), "batch": batch, "ms_per_step": results}))
     return 0
 
 
