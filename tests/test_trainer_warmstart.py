@@ -32,7 +32,13 @@ def exported(tmp_path_factory):
 
 
 def _tiny_model(recipe: Recipe):
-    return build_model(recipe.stages, dropout=recipe.dropout, stem=recipe.stem, seed=recipe.seed)
+    return build_model(
+        recipe.stages,
+        dropout=recipe.dropout,
+        stem=recipe.stem,
+        seed=recipe.seed,
+        full_resolution=recipe.full_resolution,
+    )
 
 
 def test_rebuilt_model_matches_the_int8_file_it_came_from(exported):
@@ -62,6 +68,19 @@ def test_a_wider_and_deeper_model_starts_as_the_file(exported):
     assert sorted(grown) == ["conv1_1", "conv1_2", "conv2_1"], "conv1_2 is new; conv1_1 and conv2_1 are wider"
     images = np.concatenate([data["val"].images, data["test"].images])
     assert np.abs(keras_probabilities(wider, images) - TFLiteClassifier(tflite).probabilities(images)).max() < 0.06
+
+
+def test_a_full_resolution_stage_in_front_of_the_stem_starts_as_the_file(exported):
+    data, tflite = exported
+    grown_model = _tiny_model(Recipe(**TINY | {"full_resolution": (6, 2)}))
+    grown = load_into(grown_model, tflite, data["train"].images)
+    assert sorted(grown) == ["conv0_1", "conv0_2", "stem"]
+    images = np.concatenate([data["val"].images, data["test"].images])
+    shipped = TFLiteClassifier(tflite).probabilities(images)
+    assert np.abs(keras_probabilities(grown_model, images) - shipped).max() < 0.06
+    stem = np.asarray(grown_model.get_layer("stem").kernel)
+    assert np.abs(stem[..., 2:, :]).max() == 0, "the new filters start with no say in the stem"
+    assert np.abs(np.asarray(grown_model.get_layer("conv0_1").kernel)[..., 2:]).max() > 0, "and start random"
 
 
 def test_a_narrower_model_is_refused(exported):

@@ -24,11 +24,19 @@ def build_model(
     stem: int = 0,
     weight_decay: float = 0.0,
     seed: int = 1234,
+    full_resolution: tuple[int, int] = (0, 0),
 ) -> keras.Model:
-    """Build the classifier; outputs logits for CLASS_NAMES (softmax is added at export)."""
+    """Build the classifier; outputs logits for CLASS_NAMES (softmax is added at export).
+
+    `full_resolution` (filters, convolutions) adds convolutions at the input's resolution before
+    the strided stem (stage 0), so fine detail (eye corners, lip edges) is seen before the stride.
+    """
     regulariser = keras.regularizers.L2(weight_decay) if weight_decay else None
     inputs = keras.Input((size, size, 1), name="face")
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="normalise")(inputs)
+    filters, convs = full_resolution
+    for index in range(1, convs + 1):
+        x = _conv_bn_relu(x, filters, f"0_{index}", seed + index, regulariser)
     if stem:
         # A strided stem: full-resolution feature maps cost most of the training time on a
         # CPU (memory-bound BN/ReLU/pool) for little accuracy at 48x48.
@@ -45,17 +53,7 @@ def build_model(
         x = layers.ReLU(name="relu_stem")(x)
     for stage, (filters, convs) in enumerate(stages, start=1):
         for index in range(1, convs + 1):
-            x = layers.Conv2D(
-                filters,
-                3,
-                padding="same",
-                use_bias=False,
-                kernel_initializer=keras.initializers.HeNormal(seed=seed + 10 * stage + index),
-                kernel_regularizer=regulariser,
-                name=f"conv{stage}_{index}",
-            )(x)
-            x = layers.BatchNormalization(name=f"bn{stage}_{index}")(x)
-            x = layers.ReLU(name=f"relu{stage}_{index}")(x)
+            x = _conv_bn_relu(x, filters, f"{stage}_{index}", seed + 10 * stage + index, regulariser)
         x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
@@ -66,6 +64,21 @@ def build_model(
         name="logits",
     )(x)
     return keras.Model(inputs, outputs, name="emotion")
+
+
+def _conv_bn_relu(x, filters: int, suffix: str, seed: int, regulariser) -> keras.KerasTensor:
+    """A same-padded 3x3 convolution, batch norm and ReLU, named `conv<suffix>`, `bn<suffix>`, `relu<suffix>`."""
+    x = layers.Conv2D(
+        filters,
+        3,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=keras.initializers.HeNormal(seed=seed),
+        kernel_regularizer=regulariser,
+        name=f"conv{suffix}",
+    )(x)
+    x = layers.BatchNormalization(name=f"bn{suffix}")(x)
+    return layers.ReLU(name=f"relu{suffix}")(x)
 
 
 def multiply_adds(model: keras.Model) -> int:

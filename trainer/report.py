@@ -17,7 +17,10 @@ def _noise_row(metrics: dict) -> str:
 
 
 def _stages(recipe: dict) -> str:
-    return " -> ".join(f"{filters}x{convs}" for filters, convs in recipe["stages"])
+    """`32x2 at full resolution, 64x2 -> 128x4`: filters x convolutions per stage."""
+    stages = " -> ".join(f"{filters}x{convs}" for filters, convs in recipe["stages"])
+    filters, convs = recipe.get("full_resolution") or (0, 0)
+    return f"{filters}x{convs} at full resolution, then the stem, then {stages}" if convs else stages
 
 
 def _batch_norm(data: dict) -> str:

@@ -10,8 +10,10 @@ model's accuracy instead of from scratch (hours on a 2-core CPU).
 
 Layers are matched by name, so the target may be deeper or wider than the source (Net2Net): an
 extra same-width convolution starts as an identity, and a wider layer copies some of its filters,
-with the next layer's weights for each copy divided among them. A `.keras` source of another shape
-goes the same way, folded first.
+with the next layer's weights for each copy divided among them. A full-resolution stage put in
+front of the stem starts by passing the image through (as x and -x, which survive the ReLUs) and
+its other filters start with no say in the stem (`full_resolution_grown`). A `.keras` source of
+another shape goes the same way, folded first.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ def load_into(
     weights = folded_weights(source) if isinstance(source, Path) else dict(source)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    front = full_resolution_grown(weights, {layer.name: layer for layer in convs})
     widened_weights = widened(weights, [(layer.name, tuple(layer.kernel.shape)) for layer in convs + dense])
     mismatch = WarmStartError(
         f"{source if isinstance(source, Path) else 'the source'} does not match the recipe's architecture: "
@@ -129,7 +132,7 @@ def load_into(
         layer.set_weights([kernel, bias])
     if weights:
         raise mismatch
-    grown += widened_weights
+    grown += front + widened_weights
     probe = keras.Model(model.input, [conv.output for conv in convs])
     sample = images[: min(len(images), STAT_IMAGES)][..., None].astype(np.float32)
     outputs = probe.predict(sample, batch_size=256, verbose=0)
@@ -170,6 +173,33 @@ def widened(
             changed.append(name)
         weights[name] = (kernel.astype(np.float32), bias.astype(np.float32))
     return changed
+
+
+def full_resolution_grown(
+    weights: dict[str, tuple[np.ndarray, np.ndarray]], convs: dict[str, keras.layers.Conv2D]
+) -> list[str]:
+    """Seed a full-resolution stage the source lacks (in place); returns the layers changed.
+
+    The first new convolution's filters 0 and 1 become x and -x (centre taps +1 and -1), its other
+    filters keep their random start; later new convolutions become identities (`load_into`). The
+    stem reads x as before: k * relu(x) - k * relu(-x) = k * x, and zero weights for the rest, so the
+    network computes the source's function and training decides what the new filters add.
+    """
+    first = convs.get("conv0_1")
+    if first is None or "conv0_1" in weights or "stem" not in weights:
+        return []
+    kernel, bias = weights["stem"]
+    kh, kw, inputs, outputs = convs["stem"].kernel.shape
+    if kernel.shape[-2] != 1 or inputs < 2 or first.kernel.shape[-2] != 1:
+        raise WarmStartError(f"a full-resolution stage needs a one-channel source stem, got {kernel.shape}")
+    seeded = np.array(first.kernel, dtype=np.float32)
+    seeded[..., :2] = 0.0
+    seeded[kh // 2, kw // 2, 0, 0], seeded[kh // 2, kw // 2, 0, 1] = 1.0, -1.0
+    weights["conv0_1"] = (seeded, np.zeros(first.filters, np.float32))
+    stem = np.zeros((kh, kw, inputs, outputs), np.float32)
+    stem[..., 0, :], stem[..., 1, :] = kernel[..., 0, :], -kernel[..., 0, :]
+    weights["stem"] = (stem, bias)
+    return ["conv0_1", "stem"]
 
 
 def _identity(conv: keras.layers.Conv2D) -> np.ndarray | None:
