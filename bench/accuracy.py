@@ -72,12 +72,14 @@ def real_photos(classifier: ExpressionClassifier, photos: Path) -> dict:
 
 
 def pipeline_accuracy(model: Path, shared: Path) -> dict:
+    """As the app runs (each face averaged with its mirror image), and single-pass for comparison."""
     classifier = ExpressionClassifier(model)
     report: dict = {}
     fer = shared / "datasets" / "fer2013"
     photos = shared / "media" / "photos"
     if (fer / "test").is_dir():
         report["fer2013_pasted"] = fer_pasted(classifier, fer)
+        report["fer2013_pasted_single_pass"] = fer_pasted(ExpressionClassifier(model, flip_average=False), fer)
     else:
         report["fer2013_pasted"] = f"skipped: {fer} not found"
     report["photos"] = real_photos(classifier, photos) if photos.is_dir() else f"skipped: {photos} not found"

@@ -36,6 +36,13 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="flip frames left-right (default: on for cameras)",
     )
+    group.add_argument(
+        "--flip-average",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="classify each face as seen and mirrored and average the two: about +1 point of accuracy "
+        "for 0.25 ms per face (default on)",
+    )
     group.add_argument("--resolution", help="camera resolution, e.g. 640x480")
     defaults = EngineConfig()
     group.add_argument(
@@ -139,7 +146,7 @@ def _engine(args: argparse.Namespace, history=None):
 
     if args.detect_width < 80 or args.detect_every < 1:
         raise UserError("--detect-width must be >= 80 and --detect-every >= 1")
-    classifier = ExpressionClassifier(args.model or locations.default_model_path())
+    classifier = ExpressionClassifier(args.model or locations.default_model_path(), flip_average=args.flip_average)
     config = EngineConfig(
         detect_width=args.detect_width,
         detect_every=args.detect_every,

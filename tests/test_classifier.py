@@ -31,6 +31,16 @@ def test_one_batch_equals_faces_one_by_one(classifier):
     np.testing.assert_allclose(together, alone, atol=1e-6)
 
 
+def test_flip_average_is_the_mean_of_the_face_and_its_mirror(model_path):
+    faces = np.random.default_rng(2).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    averaged = ExpressionClassifier(model_path).classify(faces)
+    single = ExpressionClassifier(model_path, flip_average=False)
+    expected = (single.classify(faces) + single.classify(faces[:, :, ::-1])) / 2
+    np.testing.assert_allclose(averaged, expected, atol=1e-6)
+    assert not np.allclose(averaged, single.classify(faces), atol=1e-3), "the mirror view changes the answer"
+    np.testing.assert_array_equal(ExpressionClassifier(model_path).classify(faces[:, :, ::-1]), averaged)
+
+
 def test_happy_fer_faces_are_mostly_happy(classifier, fer_dir):
     """A sanity floor on the shipped model: the easiest class, 60 PrivateTest faces."""
     files = sorted((fer_dir / "test" / "happy").glob("PrivateTest_*.jpg"))[:60]

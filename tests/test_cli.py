@@ -29,6 +29,18 @@ def test_image_json_has_the_fixed_form(photos):
     assert result.stderr == ""
 
 
+def test_no_flip_average_classifies_each_face_once(photos):
+    def face(*options: str) -> dict:
+        result = run_cli("--image", str(photos / "obama.jpg"), "--json", *options)
+        assert result.returncode == 0, result.stderr
+        (found,) = json.loads(result.stdout)["faces"]
+        return found
+
+    averaged, single = face(), face("--no-flip-average")
+    assert averaged["label"] == single["label"] == "happy"
+    assert single["probabilities"] != pytest.approx(averaged["probabilities"], abs=1e-3)
+
+
 def test_image_without_a_face_is_an_empty_list(tmp_path):
     blank = tmp_path / "wall.png"
     cv2.imwrite(str(blank), np.full((240, 320, 3), 180, np.uint8))
