@@ -3,8 +3,8 @@
 Labels and the input spec come from the model card beside the file; quantisation uses the
 tensors' own scale and zero point, so any compatible int8, uint8 or float model works. By default
 each face is classified twice, as seen and mirrored, and the two averaged: expressions are
-left-right symmetric, the model's errors on the two views are not, and the second view costs
-about 0.25 ms per face on a laptop (README, `just bench`).
+left-right symmetric, the model's errors on the two views are not, and the second view adds
+one model pass per face (`just bench` reports both; README).
 """
 
 from __future__ import annotations

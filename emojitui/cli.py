@@ -41,7 +41,7 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="classify each face as seen and mirrored and average the two: about +1 point of accuracy "
-        "for 0.25 ms per face (default on)",
+        "for a second model pass per face (default on)",
     )
     group.add_argument("--resolution", help="camera resolution, e.g. 640x480")
     defaults = EngineConfig()

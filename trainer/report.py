@@ -16,11 +16,23 @@ def _noise_row(metrics: dict) -> str:
     )
 
 
+def _pooled_stages(recipe: dict) -> str:
+    """`64x2 -> 128x4`: filters x convolutions of each stage that ends in a max-pool."""
+    return " -> ".join(f"{filters}x{convs}" for filters, convs in recipe["stages"])
+
+
 def _stages(recipe: dict) -> str:
-    """`32x2 at full resolution, 64x2 -> 128x4`: filters x convolutions per stage."""
-    stages = " -> ".join(f"{filters}x{convs}" for filters, convs in recipe["stages"])
+    """The pooled stages, after `32x2 at 48x48, ` when there is a full-resolution stage."""
     filters, convs = recipe.get("full_resolution") or (0, 0)
-    return f"{filters}x{convs} at full resolution, then the stem, then {stages}" if convs else stages
+    return f"{filters}x{convs} at 48x48, {_pooled_stages(recipe)}" if convs else _pooled_stages(recipe)
+
+
+def _network(recipe: dict) -> str:
+    """The network's shape in words, for the Recipe section."""
+    filters, convs = recipe.get("full_resolution") or (0, 0)
+    front = f"a full-resolution stage ({filters} filters x {convs} 3x3 convolutions, no pool), " if convs else ""
+    stem = f"a strided 3x3 stem ({recipe['stem']} filters), " if recipe["stem"] else ""
+    return f"VGG-style: {front}{stem}stages {_pooled_stages(recipe)}"
 
 
 def _batch_norm(data: dict) -> str:
@@ -62,7 +74,6 @@ def model_readme(card: ModelCard) -> str:
         for name, row in test["per_class"].items()
     )
     val_int8, val_float = metrics["val_int8_accuracy"] * 100, metrics["val_float_accuracy"] * 100
-    stages = _stages(recipe)
     return f"""# The emojitui expression model
 
 `emotion.tflite` is a full-integer int8 TFLite classifier of the 7 FER-2013 expressions;
@@ -100,7 +111,7 @@ single CNNs 72.7-74.4%. The `fer` package's mini-Xception claims 66% on a random
 
 ## Recipe
 
-- Network: VGG-style, strided 3x3 stem ({recipe["stem"]} filters), stages {stages}
+- Network: {_network(recipe)}
   (filters x 3x3 convolutions, each with batch norm and ReLU, then 2x2 max-pool), global average
   pool, dropout {recipe["dropout"]}, dense.
 - {recipe["epochs"]} epochs ({recipe["epochs_run"]} run, best PublicTest at epoch {recipe["best_epoch"]}),

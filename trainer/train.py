@@ -56,7 +56,7 @@ class Recipe:
     def from_dict(cls, raw: dict) -> Recipe:
         raw = dict(raw)
         raw["stages"] = tuple(tuple(s) for s in raw["stages"])
-        raw["full_resolution"] = tuple(raw.get("full_resolution", (0, 0)))
+        raw["full_resolution"] = tuple(raw.get("full_resolution") or (0, 0))
         aug = dict(raw.pop("augment"))
         aug["erase_area"] = tuple(aug["erase_area"])
         return cls(**raw, augment=AugmentConfig(**aug))

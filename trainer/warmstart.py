@@ -188,15 +188,19 @@ def full_resolution_grown(
     first = convs.get("conv0_1")
     if first is None or "conv0_1" in weights or "stem" not in weights:
         return []
+    if "stem" not in convs:
+        raise WarmStartError("a full-resolution stage is seeded through the stem: the recipe needs stem > 0")
     kernel, bias = weights["stem"]
-    kh, kw, inputs, outputs = convs["stem"].kernel.shape
+    inputs = convs["stem"].kernel.shape[-2]
     if kernel.shape[-2] != 1 or inputs < 2 or first.kernel.shape[-2] != 1:
         raise WarmStartError(f"a full-resolution stage needs a one-channel source stem, got {kernel.shape}")
+    kh, kw = first.kernel.shape[:2]
     seeded = np.array(first.kernel, dtype=np.float32)
     seeded[..., :2] = 0.0
     seeded[kh // 2, kw // 2, 0, 0], seeded[kh // 2, kw // 2, 0, 1] = 1.0, -1.0
     weights["conv0_1"] = (seeded, np.zeros(first.filters, np.float32))
-    stem = np.zeros((kh, kw, inputs, outputs), np.float32)
+    # The source's number of stem filters: `widened` widens them afterwards if the recipe asks.
+    stem = np.zeros((*kernel.shape[:2], inputs, kernel.shape[-1]), np.float32)
     stem[..., 0, :], stem[..., 1, :] = kernel[..., 0, :], -kernel[..., 0, :]
     weights["stem"] = (stem, bias)
     return ["conv0_1", "stem"]
