@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 
 from emojitui.classifier import ExpressionClassifier
-from emojitui.faces import FaceDetector, crop_face
+from emojitui.faces import FER_CROP_SCALE, FER_CROP_SHIFT_UP, FaceDetector, crop_face
 from emojitui.shared.emotions import CLASS_NAMES
 
-DEFAULT_FRAMING = (1.12, 0.06)
+DEFAULT_FRAMING = (FER_CROP_SCALE, FER_CROP_SHIFT_UP)  # what the app crops with
 FRAMINGS = {"tight (1.0, 0)": (1.0, 0.0), "default (1.12, 0.06)": DEFAULT_FRAMING, "wide (1.3, 0.06)": (1.3, 0.06)}
 EXPECTED_FACES = {"two_people.jpg": 2}
 

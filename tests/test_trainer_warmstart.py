@@ -13,8 +13,7 @@ from tests.test_trainer_data import make_folder_dataset
 from trainer.data import load_dataset
 from trainer.export import export_and_report
 from trainer.litert_runner import TFLiteClassifier
-from trainer.model import build_model
-from trainer.train import Recipe, RunError, RunFolder, train
+from trainer.train import Recipe, RunError, RunFolder, recipe_model, train
 from trainer.warmstart import WarmStartError, load_into
 
 TINY = {"epochs": 1, "batch_size": 8, "warmup_epochs": 0, "stem": 8, "stages": ((8, 1), (16, 1))}
@@ -31,20 +30,9 @@ def exported(tmp_path_factory):
     return data, root / "models" / "emotion.tflite"
 
 
-def _tiny_model(recipe: Recipe):
-    """The recipe's network, uncompiled (tiny in most tests; the shipped one in the last)."""
-    return build_model(
-        recipe.stages,
-        dropout=recipe.dropout,
-        stem=recipe.stem,
-        seed=recipe.seed,
-        full_resolution=recipe.full_resolution,
-    )
-
-
 def test_rebuilt_model_matches_the_int8_file_it_came_from(exported):
     data, tflite = exported
-    model = _tiny_model(Recipe(**TINY))
+    model = recipe_model(Recipe(**TINY))
     load_into(model, tflite, data["train"].images)
     images = np.concatenate([data["val"].images, data["test"].images])
     rebuilt = keras_probabilities(model, images)
@@ -55,7 +43,7 @@ def test_rebuilt_model_matches_the_int8_file_it_came_from(exported):
 
 def test_a_deeper_model_starts_as_the_file_with_its_new_layers_as_identities(exported):
     data, tflite = exported
-    deeper = _tiny_model(Recipe(**TINY | {"stages": ((8, 2), (16, 2))}))
+    deeper = recipe_model(Recipe(**TINY | {"stages": ((8, 2), (16, 2))}))
     grown = load_into(deeper, tflite, data["train"].images)
     assert grown == ["conv1_2", "conv2_2"]
     images = np.concatenate([data["val"].images, data["test"].images])
@@ -64,7 +52,7 @@ def test_a_deeper_model_starts_as_the_file_with_its_new_layers_as_identities(exp
 
 def test_a_wider_and_deeper_model_starts_as_the_file(exported):
     data, tflite = exported
-    wider = _tiny_model(Recipe(**TINY | {"stages": ((12, 2), (24, 1))}))
+    wider = recipe_model(Recipe(**TINY | {"stages": ((12, 2), (24, 1))}))
     grown = load_into(wider, tflite, data["train"].images)
     assert sorted(grown) == ["conv1_1", "conv1_2", "conv2_1"], "conv1_2 is new; conv1_1 and conv2_1 are wider"
     images = np.concatenate([data["val"].images, data["test"].images])
@@ -78,7 +66,7 @@ def test_a_wider_and_deeper_model_starts_as_the_file(exported):
 )
 def test_a_full_resolution_stage_in_front_of_the_stem_starts_as_the_file(exported, full_resolution, stem):
     data, tflite = exported
-    grown_model = _tiny_model(Recipe(**TINY | {"full_resolution": full_resolution, "stem": stem}))
+    grown_model = recipe_model(Recipe(**TINY | {"full_resolution": full_resolution, "stem": stem}))
     grown = load_into(grown_model, tflite, data["train"].images)
     assert set(grown) == {f"conv0_{i}" for i in range(1, full_resolution[1] + 1)} | {"stem"}
     images = np.concatenate([data["val"].images, data["test"].images])
@@ -98,7 +86,7 @@ def test_a_full_resolution_model_exports_and_seeds_its_own_shape(exported, tmp_p
     train(data, recipe, run, resume=False, say=lambda _: None, init_from=tflite)
     assert export_and_report(data, run, tmp_path / "models", tolerance_points=100.0) == 0
     grown_file = tmp_path / "models" / "emotion.tflite"
-    rebuilt = _tiny_model(recipe)
+    rebuilt = recipe_model(recipe)
     assert load_into(rebuilt, grown_file, data["train"].images) == [], "every layer found in the file"
     images = np.concatenate([data["val"].images, data["test"].images])
     shipped = TFLiteClassifier(grown_file).probabilities(images)
@@ -114,12 +102,12 @@ def test_a_full_resolution_model_exports_and_seeds_its_own_shape(exported, tmp_p
 def test_a_narrower_model_is_refused(exported):
     data, tflite = exported
     with pytest.raises(WarmStartError, match="does not match"):
-        load_into(_tiny_model(Recipe(**TINY | {"stages": ((8, 1), (12, 1))})), tflite, data["train"].images)
+        load_into(recipe_model(Recipe(**TINY | {"stages": ((8, 1), (12, 1))})), tflite, data["train"].images)
 
 
 def test_batch_norm_is_reinflated_from_the_data(exported):
     data, tflite = exported
-    model = _tiny_model(Recipe(**TINY))
+    model = recipe_model(Recipe(**TINY))
     load_into(model, tflite, data["train"].images)
     norm = model.get_layer("bn_stem")
     gamma, _, mean, var = (np.asarray(w) for w in norm.get_weights())
@@ -141,7 +129,7 @@ def test_an_int8_file_of_another_architecture_is_refused(exported):
     data, tflite = exported
     shallower = Recipe(**TINY | {"stages": ((8, 1),)})
     with pytest.raises(WarmStartError, match="does not match the recipe's architecture"):
-        load_into(_tiny_model(shallower), tflite, data["train"].images)
+        load_into(recipe_model(shallower), tflite, data["train"].images)
 
 
 def test_a_file_that_is_not_a_model_is_a_run_error(exported, tmp_path):
@@ -177,7 +165,7 @@ def test_the_shipped_model_rebuilds_to_its_card_accuracy(fer_dir, model_path, tm
     card = read_card(card_path_for(model_path))
     data = load_dataset(fer_dir, tmp_path)
     recipe = Recipe.from_dict({k: v for k, v in card.recipe.items() if k in Recipe.__dataclass_fields__})
-    model = _tiny_model(recipe)
+    model = recipe_model(recipe)
     load_into(model, model_path, data["train"].images)
     predictions = keras_probabilities(model, data["val"].images).argmax(axis=1)
     accuracy = float((predictions == data["val"].labels).mean())

@@ -277,9 +277,9 @@ def read_json(path: Path) -> dict:
         raise RunError(f"{path} is unreadable ({exc}): delete the run folder or pass --fresh") from None
 
 
-def compiled_model(recipe: Recipe, steps_per_epoch: int) -> keras.Model:
-    """The recipe's network with its optimizer, schedule and loss, ready to fit."""
-    model = build_model(
+def recipe_model(recipe: Recipe) -> keras.Model:
+    """The recipe's network, uncompiled."""
+    return build_model(
         recipe.stages,
         dropout=recipe.dropout,
         stem=recipe.stem,
@@ -287,6 +287,11 @@ def compiled_model(recipe: Recipe, steps_per_epoch: int) -> keras.Model:
         seed=recipe.seed,
         full_resolution=recipe.full_resolution,
     )
+
+
+def compiled_model(recipe: Recipe, steps_per_epoch: int) -> keras.Model:
+    """The recipe's network with its optimizer, schedule and loss, ready to fit."""
+    model = recipe_model(recipe)
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=recipe.peak_lr / 100,
         decay_steps=max(1, (recipe.epochs - recipe.warmup_epochs) * steps_per_epoch),
