@@ -68,6 +68,18 @@ def test_cache_is_reused_and_refreshed(tmp_path):
     assert len(load_dataset(root, cache)["train"]) == 29
 
 
+def test_cache_follows_the_files_not_the_path_to_them(tmp_path):
+    """A fresh clone reaches ../shared through another path: it must not decode (and store) again."""
+    root = make_folder_dataset(tmp_path / "fer")
+    cache = tmp_path / "cache"
+    load_dataset(root, cache)
+    (tmp_path / "elsewhere").symlink_to(root)
+    load_dataset(tmp_path / "elsewhere", cache)
+    assert len(list(cache.glob("*.npz"))) == 1
+    load_dataset(root, cache, seed=7)
+    assert len(list(cache.glob("*.npz"))) == 2, "the seed decides a prefix-less split, so it is part of the key"
+
+
 def add_unknown_class(root: Path) -> None:
     (root / "train/mad").mkdir()
     cv2.imwrite(str(root / "train/mad/Training_x.jpg"), face(1))

@@ -80,19 +80,24 @@ def load_dataset(path: Path, cache_dir: Path | None = None, seed: int = 1234) ->
     """Load folder layout or CSV, using (and refreshing) the decoded-array cache."""
     csv_path = path if path.is_file() else path / "fer2013.csv"
     if csv_path.is_file():
-        return _cached(csv_path, cache_dir, lambda: _load_csv(csv_path), [csv_path])
+        return _cached(csv_path, cache_dir, lambda: _load_csv(csv_path), csv_path.parent, [csv_path], "csv")
     listing = _list_folder(path)
     files = [f for split in listing.values() for f, _ in split]
-    return _cached(path, cache_dir, lambda: _load_folder(path, listing, seed), files)
+    return _cached(path, cache_dir, lambda: _load_folder(path, listing, seed), path, files, f"seed {seed}")
 
 
-def _cached(source: Path, cache_dir: Path | None, load, files: list[Path]) -> Dataset:
+def _cached(source: Path, cache_dir: Path | None, load, root: Path, files: list[Path], variant: str) -> Dataset:
+    """Reuse decoded arrays while the files are unchanged.
+
+    The key holds each file's path relative to `root` (not its absolute path), so the same data
+    reached another way, such as a fresh clone's `../shared`, reuses one cache file.
+    """
     if cache_dir is None:
         return load()
-    key = hashlib.sha1()
+    key = hashlib.sha1(f"{variant}\n".encode())
     for file in sorted(files):
         stat = file.stat()
-        key.update(f"{file}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        key.update(f"{file.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
     cache = cache_dir / f"fer2013-{key.hexdigest()[:16]}.npz"
     if cache.is_file():
         with np.load(cache, allow_pickle=False) as npz:
