@@ -52,6 +52,19 @@ bench-deps: setup
     @{{bin}}/python -c 'import fer.fer' 2>/dev/null || {{bin}}/python -m pip install --quiet --no-deps 'fer==25.10.3'
     @{{bin}}/python -c 'import pandas, tqdm, requests' 2>/dev/null || {{bin}}/python -m pip install --quiet pandas tqdm requests
 
+# pack FER-2013 and the Keras wheels into .device/ for an offline GPU machine; see trainer/offline_gpu.sh
+gpu-pack python_version="3.12": setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    data=$({{bin}}/python -c 'from trainer.data import resolve_data_dir; print(resolve_data_dir(None))')
+    pins=$({{bin}}/python -c 'from importlib.metadata import version as v; print(*(f"{n}=={v(n)}" for n in ("keras", "namex", "optree")))')
+    rm -rf .device && mkdir -p .device/whl
+    cp -r "$data" .device/fer2013
+    {{bin}}/python -m pip download --quiet --no-deps --only-binary=:all: --python-version {{python_version}} \
+        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+        --platform manylinux2014_x86_64 -d .device/whl $pins
+    echo ".device: $(( $(du -sb .device | cut -f1) / 1048576 )) MiB ($pins for Python {{python_version}}, data from $data)"
+
 # lint and format check
 lint: setup
     {{bin}}/ruff check .
