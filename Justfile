@@ -58,11 +58,13 @@ gpu-pack python_version="3.12": setup
     set -euo pipefail
     data=$({{bin}}/python -c 'from trainer.data import resolve_data_dir; print(resolve_data_dir(None))')
     pins=$({{bin}}/python -c 'from importlib.metadata import version as v; print(*(f"{n}=={v(n)}" for n in ("keras", "namex", "optree")))')
-    rm -rf .device && mkdir -p .device/whl
-    cp -r "$data" .device/fer2013
+    rm -rf .device.new && mkdir -p .device.new/whl
     {{bin}}/python -m pip download --quiet --no-deps --only-binary=:all: --python-version {{python_version}} \
         --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-        --platform manylinux2014_x86_64 -d .device/whl $pins
+        --platform manylinux2014_x86_64 -d .device.new/whl $pins
+    # -L: links would travel as links, not data; writable, as ../shared is read-only
+    cp -rL --no-preserve=mode "$data" .device.new/fer2013
+    rm -rf .device && mv .device.new .device
     echo ".device: $(( $(du -sb .device | cut -f1) / 1048576 )) MiB ($pins for Python {{python_version}}, data from $data)"
 
 # lint and format check

@@ -75,9 +75,18 @@ def test_cache_follows_the_files_not_the_path_to_them(tmp_path):
     load_dataset(root, cache)
     (tmp_path / "elsewhere").symlink_to(root)
     load_dataset(tmp_path / "elsewhere", cache)
-    assert len(list(cache.glob("*.npz"))) == 1
     load_dataset(root, cache, seed=7)
-    assert len(list(cache.glob("*.npz"))) == 2, "the seed decides a prefix-less split, so it is part of the key"
+    assert len(list(cache.glob("*.npz"))) == 1, "official splits: neither the path nor the seed matters"
+
+
+def test_cache_of_a_prefix_less_folder_depends_on_the_seed(tmp_path):
+    root = make_folder_dataset(tmp_path / "fer", prefixes=False)
+    cache = tmp_path / "cache"
+    first = load_dataset(root, cache, seed=1)
+    other = load_dataset(root, cache, seed=2)
+    assert len(list(cache.glob("*.npz"))) == 2
+    assert not np.array_equal(first["val"].images, other["val"].images)
+    assert np.array_equal(load_dataset(root, cache, seed=1)["val"].images, first["val"].images)
 
 
 def add_unknown_class(root: Path) -> None:
