@@ -14,10 +14,11 @@ from emojitui.classifier import ExpressionClassifier
 from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.shared.model_card import read_card
 from tests.test_trainer_data import make_folder_dataset
+from trainer.augment import AugmentConfig, TrainingBatches, one_hot
 from trainer.cli import main as trainer_main
 from trainer.data import load_dataset
 from trainer.export import ExportError, export_and_report
-from trainer.train import Recipe, RunError, RunFolder, train
+from trainer.train import Recipe, RunError, RunFolder, read_json, teacher_targets, train
 
 TINY = {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "stem": 8, "stages": ((8, 1), (16, 1))}
 
@@ -71,6 +72,32 @@ def test_a_new_run_can_start_from_a_finished_runs_weights(tiny_run, tmp_path):
         train(
             data, recipe, RunFolder(tmp_path / "bad"), resume=False, say=lambda _: None, init_from=tmp_path / "x.keras"
         )
+
+
+def test_distillation_mixes_flip_averaged_teacher_targets_and_keeps_them_for_resume(tiny_run, tmp_path, model_path):
+    data, _, _, _ = tiny_run
+    images = data["train"].images
+    run = RunFolder(tmp_path / "distilled")
+    run.root.mkdir()
+    targets = teacher_targets((str(model_path), str(model_path)), images, run, say=lambda _: None)
+    mirrored = teacher_targets((str(model_path),), images[:, :, ::-1], RunFolder(tmp_path / "m"), say=lambda _: None)
+    assert targets.shape == (len(images), len(CLASS_NAMES))
+    assert np.allclose(targets.sum(axis=1), 1.0, atol=0.02)
+    assert np.allclose(targets, mirrored, atol=1e-6), "flip-averaged: a mirrored face gets the same target"
+    assert (run.root / "teacher_targets.npy").is_file()
+
+    recipe = Recipe(**TINY)
+    recipe.epochs, recipe.teachers, recipe.distill_weight = 1, (str(model_path),), 0.5
+    train(data, recipe, run, resume=False, say=lambda _: None)
+    assert run.read_state()["epoch"] == 1 and run.best.is_file()
+    assert Recipe.from_dict(read_json(run.recipe)).teachers == (str(model_path),)
+
+    batches = TrainingBatches(images, data["train"].labels, 8, np.ones(7), AugmentConfig(), 0, 0.1, targets, 0.5)
+    _, y, _ = batches[0]
+    picks = batches.order[:8]
+    assert np.allclose(y, 0.5 * one_hot(data["train"].labels[picks], 7, 0.1) + 0.5 * targets[picks])
+    with pytest.raises(RunError, match="teacher model not found"):
+        teacher_targets(("missing.tflite",), images, RunFolder(tmp_path / "x"))
 
 
 def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):

@@ -93,10 +93,14 @@ class TrainingBatches(keras.utils.PyDataset):
         cfg: AugmentConfig,
         seed: int,
         label_smoothing: float = 0.0,
+        soft_targets: np.ndarray | None = None,
+        soft_weight: float = 0.0,
         **kwargs,
     ) -> None:
+        """`soft_targets` (N, classes), a teacher's probabilities, replace `soft_weight` of each target."""
         super().__init__(**kwargs)
         self.images, self.labels = images, labels
+        self.soft_targets, self.soft_weight = soft_targets, soft_weight
         self.batch_size, self.cfg, self.seed = batch_size, cfg, seed
         self.class_weights = class_weights.astype(np.float32)
         self.label_smoothing = label_smoothing
@@ -114,6 +118,8 @@ class TrainingBatches(keras.utils.PyDataset):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         x = augment_batch(self.images[picks], rng, self.cfg)[..., None]
         y = one_hot(self.labels[picks], len(self.class_weights), self.label_smoothing)
+        if self.soft_targets is not None:
+            y = (1.0 - self.soft_weight) * y + self.soft_weight * self.soft_targets[picks]
         return x, y, self.class_weights[self.labels[picks]]
 
     def on_epoch_end(self) -> None:
