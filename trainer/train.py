@@ -8,6 +8,7 @@ into the model card. The run folder holds `last.keras` (with optimizer state, fo
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from emojitui.shared.atomic import write_text_atomic
+from emojitui.shared.atomic import write_bytes_atomic, write_text_atomic
 from emojitui.shared.emotions import CLASS_NAMES
 from trainer.augment import AugmentConfig, TrainingBatches, balanced_class_weights, one_hot
 from trainer.data import Dataset
@@ -263,11 +264,9 @@ def teacher_targets(teachers: tuple[str, ...], images: np.ndarray, run: RunFolde
         model = TFLiteClassifier(Path(teacher))
         total += model.probabilities(images) + model.probabilities(mirrored)
     targets = (total / (2 * len(teachers))).astype(np.float32)
-    run.root.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
-    with open(tmp, "wb") as file:
-        np.save(file, targets)
-    os.replace(tmp, cache)
+    buffer = io.BytesIO()
+    np.save(buffer, targets)
+    write_bytes_atomic(cache, buffer.getvalue())
     return targets
 
 
