@@ -18,7 +18,7 @@ from trainer.augment import AugmentConfig, TrainingBatches, one_hot
 from trainer.cli import main as trainer_main
 from trainer.data import load_dataset
 from trainer.export import ExportError, export_and_report
-from trainer.train import Recipe, RunError, RunFolder, read_json, teacher_targets, train
+from trainer.train import Recipe, RunError, RunFolder, read_json, teacher_targets, teacher_views, train
 
 TINY = {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "stem": 8, "stages": ((8, 1), (16, 1))}
 
@@ -98,6 +98,30 @@ def test_distillation_mixes_flip_averaged_teacher_targets_and_keeps_them_for_res
     assert np.allclose(y, 0.5 * one_hot(data["train"].labels[picks], 7, 0.1) + 0.5 * targets[picks])
     with pytest.raises(RunError, match="teacher model not found"):
         teacher_targets(("missing.tflite",), images, RunFolder(tmp_path / "x"))
+
+
+def test_teacher_views_are_the_mirror_and_four_reflected_shifts_of_each():
+    images = np.random.default_rng(3).integers(0, 256, (2, 48, 48), dtype=np.uint8)
+    assert len(teacher_views(images, 0)) == 2
+    views = teacher_views(images, 2)
+    assert len(views) == 10 and all(v.shape == images.shape for v in views)
+    left, right, up, down = views[2:6]
+    assert np.array_equal(left[:, :, 2:], images[:, :, :-2]) and np.array_equal(left[:, :, 1], images[:, :, 1])
+    assert np.array_equal(right[:, :, :-2], images[:, :, 2:])
+    assert np.array_equal(up[:, 2:], images[:, :-2]) and np.array_equal(down[:, :-2], images[:, 2:])
+    assert np.array_equal(views[6], left[:, :, ::-1]), "each shifted view is mirrored too"
+    mirrored = {v.tobytes() for v in teacher_views(images[:, :, ::-1], 2)}
+    assert mirrored == {v.tobytes() for v in views}, "so a mirrored face gets the same views, hence the same target"
+
+
+def test_shifted_teacher_targets_stay_mirror_symmetric_and_differ_from_flip_only(tiny_run, tmp_path, model_path):
+    images = tiny_run[0]["train"].images
+    shifted = teacher_targets((str(model_path),), images, RunFolder(tmp_path / "s"), lambda _: None, shift=2)
+    mirrored = teacher_targets((str(model_path),), images[:, :, ::-1], RunFolder(tmp_path / "m"), lambda _: None, 2)
+    flip_only = teacher_targets((str(model_path),), images, RunFolder(tmp_path / "f"), lambda _: None)
+    assert np.allclose(shifted.sum(axis=1), 1.0, atol=0.02)
+    assert np.allclose(shifted, mirrored, atol=1e-6)
+    assert not np.allclose(shifted, flip_only, atol=1e-4)
 
 
 def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):
