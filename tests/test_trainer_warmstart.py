@@ -215,6 +215,25 @@ def test_a_restart_may_deepen_the_network_and_keeps_the_previous_restarts_fields
     assert (recipe["dropout"], recipe["epochs"]) == (0.1, 1), "restart 2 keeps what restart 1 set"
 
 
+def test_a_restart_may_distil_the_previous_cycle_exported_to_int8(exported, tmp_path):
+    from trainer.train import PREVIOUS_CYCLE, teacher_targets, train_chain
+
+    data, _ = exported
+    restarts = ({"epochs": 1}, {"teachers": [PREVIOUS_CYCLE], "teacher_shift": 1})
+    lines: list[str] = []
+    last = train_chain(data, Recipe(**TINY), tmp_path / "chain", resume=False, restarts=restarts, say=lines.append)
+    teacher = tmp_path / "chain" / "restart1" / "teacher" / "emotion.tflite"
+    assert teacher.is_file() and (teacher.parent / "emotion.json").is_file(), "exported with its card"
+    recipe = Recipe.from_dict(json.loads(last.recipe.read_text()))
+    assert recipe.teachers == (str(teacher),) and recipe.teacher_shift == 1
+    kept = np.load(last.root / "teacher_targets.npy")
+    fresh = teacher_targets((str(teacher),), data["train"].images, RunFolder(tmp_path / "again"), lambda _: None, 1)
+    assert np.allclose(kept, fresh, atol=1e-6), "the cycle learned from the previous cycle's own predictions"
+    lines.clear()
+    train_chain(data, Recipe(**TINY), tmp_path / "chain", resume=True, restarts=restarts, say=lines.append)
+    assert lines.count("run already finished") == 3 and not any("exporting" in line for line in lines)
+
+
 def test_a_restart_with_an_unknown_field_is_a_run_error(exported, tmp_path):
     from trainer.train import train_chain
 

@@ -111,6 +111,10 @@ RESTARTS: tuple[dict, ...] = (
 )
 
 
+# A restart's `teachers` entry that means "the cycle before this one, exported to int8": self-distillation.
+PREVIOUS_CYCLE = "previous-cycle"
+
+
 class RunFolder:
     """Paths of one run's files."""
 
@@ -157,9 +161,25 @@ def train_chain(
     cycle = recipe
     for index, (run, overrides) in enumerate(zip(runs[1:], restarts, strict=True), start=1):
         say(f"restart {index} of {len(restarts)}: a new learning-rate cycle from {runs[index - 1].best}")
+        if PREVIOUS_CYCLE in overrides.get("teachers", ()):
+            teacher = str(_previous_cycle_teacher(dataset, runs[index - 1], run, say))
+            overrides = overrides | {"teachers": [teacher if t == PREVIOUS_CYCLE else t for t in overrides["teachers"]]}
         cycle = cycle.replaced(overrides, f"restart {index}")
         train(dataset, cycle, run, resume, say, init_from=runs[index - 1].best)
     return runs[-1]
+
+
+def _previous_cycle_teacher(dataset: Dataset, previous: RunFolder, run: RunFolder, say=print) -> Path:
+    """The previous cycle exported and verified as `models` would get it, in `previous/teacher/`."""
+    teacher = previous.root / "teacher" / "emotion.tflite"
+    if teacher.is_file() or (run.root / "teacher_targets.npy").is_file():
+        return teacher
+    from trainer.export import export_and_report  # the export imports this module
+
+    say(f"exporting {previous.best} as the teacher of the next cycle")
+    if export_and_report(dataset, previous, teacher.parent, tolerance_points=0.5) != 0:
+        raise RunError(f"cannot export {previous.best} as a teacher")
+    return teacher
 
 
 class RunError(RuntimeError):
