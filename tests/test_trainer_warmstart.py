@@ -232,6 +232,9 @@ def test_a_restart_may_distil_the_previous_cycle_exported_to_int8(exported, tmp_
     lines.clear()
     train_chain(data, Recipe(**TINY), tmp_path / "chain", resume=True, restarts=restarts, say=lines.append)
     assert lines.count("run already finished") == 3 and not any("exporting" in line for line in lines)
+    assert export_and_report(data, last, tmp_path / "models", tolerance_points=100.0) == 0
+    page = (tmp_path / "models" / "README.md").read_text()
+    assert f"- Distilled: each training target is 0.5 of the mean probabilities of `{teacher}` over 10 views" in page
 
 
 def test_a_restart_with_an_unknown_field_is_a_run_error(exported, tmp_path):

@@ -41,6 +41,20 @@ def _batch_norm(data: dict) -> str:
     return f"- Batch norm statistics {outcome}.\n" if outcome else ""
 
 
+def _distillation(recipe: dict) -> str:
+    """How the targets were made when the run distilled from teacher files (cards before 2026-12-01 do not say)."""
+    teachers = recipe.get("teachers") or []
+    if not teachers:
+        return ""
+    shift = recipe.get("teacher_shift", 0)
+    views = f"10 views (the face and its mirror, each also shifted {shift} px four ways)" if shift else "2 views"
+    names = ", ".join(f"`{t}`" for t in teachers)
+    return (
+        f"- Distilled: each training target is {recipe['distill_weight']} of the mean probabilities of "
+        f"{names} over {views}, plus {1 - recipe['distill_weight']:g} of the smoothed label.\n"
+    )
+
+
 def _lineage(recipe: dict) -> str:
     """The cycles this model went through, newest first, when it was a warm restart."""
     cycles, origin = [], recipe.get("init_from") or {}
@@ -54,6 +68,7 @@ def _lineage(recipe: dict) -> str:
             f"peak lr {earlier['peak_lr']}, "
             f"L2 {earlier['weight_decay']}, class-weight power {earlier['class_weight_power']}, "
             f"dropout {earlier['dropout']}, erasing {earlier['augment']['erase_probability']}"
+            + (f", distilled from {len(earlier['teachers'])} teacher(s)" if earlier.get("teachers") else "")
             + (", itself a warm restart" if earlier.get("init_from") else ", from scratch")
         )
         origin = earlier.get("init_from") or {}
@@ -121,7 +136,7 @@ single CNNs 72.7-74.4%. The `fer` package's mini-Xception claims 66% on a random
   label smoothing {recipe["label_smoothing"]}, class weights (median/count)^{recipe["class_weight_power"]},
   seed {recipe["seed"]}.
 - Augmentation: {", ".join(f"{k} {v}" for k, v in recipe["augment"].items())}.
-{_lineage(recipe)}{_batch_norm(data)}- Quantisation: post-training full-integer int8 with
+{_distillation(recipe)}{_lineage(recipe)}{_batch_norm(data)}- Quantisation: post-training full-integer int8 with
   {data["calibration_images"]} training images as the representative set; checked in LiteRT/XNNPACK
   against the float model on PublicTest.
 
