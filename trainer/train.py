@@ -314,7 +314,7 @@ def teacher_views(images: np.ndarray, shift: int) -> list[np.ndarray]:
         # the view's pixel (y, x) is the image's (y + dy, x + dx)
         moved.append(pad[:, shift + dy : shift + dy + height, shift + dx : shift + dx + width])
     moved += [view[:, :, ::-1] for view in moved]
-    return views + [np.ascontiguousarray(view) for view in moved]
+    return views + moved  # slices of one padded copy: the classifier converts each face anyway
 
 
 def _load_weights(model: keras.Model, checkpoint: Path, images: np.ndarray, seed: int) -> list[str]:
