@@ -18,7 +18,16 @@ from trainer.augment import AugmentConfig, TrainingBatches, one_hot
 from trainer.cli import main as trainer_main
 from trainer.data import load_dataset
 from trainer.export import ExportError, export_and_report
-from trainer.train import Recipe, RunError, RunFolder, read_json, teacher_targets, teacher_views, train
+from trainer.train import (
+    Recipe,
+    RunError,
+    RunFolder,
+    float32_model,
+    read_json,
+    teacher_targets,
+    teacher_views,
+    train,
+)
 
 TINY = {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "stem": 8, "stages": ((8, 1), (16, 1))}
 
@@ -145,6 +154,26 @@ def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):
     classifier = ExpressionClassifier(models / "emotion.tflite")
     probabilities = classifier.classify(data["test"].images[:3])
     assert probabilities.shape == (3, 7)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=0.02)
+
+
+def test_a_mixed_bfloat16_run_trains_in_bfloat16_and_exports_from_a_float32_copy(tiny_run, tmp_path):
+    import keras
+
+    data, _, _, _ = tiny_run
+    run, recipe = RunFolder(tmp_path / "bf16"), Recipe(**(TINY | {"epochs": 1, "mixed_precision": True}))
+    train(data, recipe, run, resume=False, say=lambda _: None)
+    trained = keras.models.load_model(run.best)
+    assert trained.get_layer("conv1_1").compute_dtype == "bfloat16"
+    assert trained.get_layer("logits").compute_dtype == "float32", "logits and loss stay float32"
+    assert keras.config.dtype_policy().name == "float32", "the global policy is left as it was"
+    copy = float32_model(recipe, run.best)
+    assert {layer.compute_dtype for layer in copy.layers if layer.weights} == {"float32"}
+    faces = data["val"].images[:8, ..., None].astype(np.float32)
+    np.testing.assert_allclose(copy.predict(faces, verbose=0), trained.predict(faces, verbose=0), atol=0.1)
+    models = tmp_path / "models"
+    assert export_and_report(data, run, models, tolerance_points=100.0) == 0
+    probabilities = ExpressionClassifier(models / "emotion.tflite").classify(data["test"].images[:3])
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=0.02)
 
 

@@ -26,7 +26,7 @@ from trainer.litert_runner import TFLiteClassifier
 from trainer.metrics import classification_report, format_report
 from trainer.model import multiply_adds
 from trainer.noise import camera_noise
-from trainer.train import Recipe, RunFolder, read_json
+from trainer.train import Recipe, RunFolder, float32_model, read_json
 
 CALIBRATION_IMAGES = 1000
 
@@ -99,7 +99,7 @@ def export_and_report(dataset: Dataset, run: RunFolder, models: Path, tolerance_
         print(f"error: no trained model in {run.root}: run `python -m trainer train` first")
         return 2
     recipe = Recipe.from_dict(read_json(run.recipe))
-    model = keras.models.load_model(run.best)
+    model = float32_model(recipe, run.best)
     train, val, test = dataset["train"], dataset["val"], dataset["test"]
     batch_norm, val_predictions = _with_clean_batch_norm(model, train, val, recipe.seed)
     picks = np.random.default_rng(recipe.seed).permutation(len(train))[:CALIBRATION_IMAGES]

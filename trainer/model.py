@@ -61,6 +61,7 @@ def build_model(
         len(CLASS_NAMES),
         kernel_regularizer=regulariser,
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+        dtype="float32",  # logits and loss stay float32 when the rest computes in bfloat16
         name="logits",
     )(x)
     return keras.Model(inputs, outputs, name="emotion")
