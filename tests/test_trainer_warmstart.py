@@ -237,6 +237,33 @@ def test_a_restart_may_distil_the_previous_cycle_exported_to_int8(exported, tmp_
     assert f"- Distilled: each training target is 0.5 of the mean probabilities of `{teacher}` over 10 views" in page
 
 
+def test_a_restart_may_start_from_scratch_taught_by_named_earlier_cycles(exported, tmp_path):
+    from trainer.train import FROM_SCRATCH, train_chain
+
+    data, _ = exported
+    restarts = ({"epochs": 1}, {FROM_SCRATCH: True, "teachers": ["cycle-1", "cycle-2"], "seed": 7})
+    lines: list[str] = []
+    last = train_chain(data, Recipe(**TINY), tmp_path / "chain", resume=False, restarts=restarts, say=lines.append)
+    assert "restart 2 of 2: a new learning-rate cycle from fresh weights" in lines
+    recipe = json.loads(last.recipe.read_text())
+    assert recipe["init_from"] == {}, "no warm start, so no lineage"
+    teachers = [
+        tmp_path / "chain" / "teacher" / "emotion.tflite",
+        tmp_path / "chain" / "restart1" / "teacher" / "emotion.tflite",
+    ]
+    assert recipe["teachers"] == [str(t) for t in teachers] and all(t.is_file() for t in teachers)
+    assert FROM_SCRATCH not in recipe and recipe["seed"] == 7
+    with pytest.raises(RunError, match="restart 1: teacher cycle-2 is not an earlier cycle"):
+        train_chain(
+            data,
+            Recipe(**TINY),
+            tmp_path / "bad",
+            resume=False,
+            restarts=({"teachers": ["cycle-2"]},),
+            say=lambda _: None,
+        )
+
+
 def test_a_restart_with_an_unknown_field_is_a_run_error(exported, tmp_path):
     from trainer.train import train_chain
 

@@ -117,6 +117,11 @@ RESTARTS: tuple[dict, ...] = (
 
 # A restart's `teachers` entry that means "the cycle before this one, exported to int8": self-distillation.
 PREVIOUS_CYCLE = "previous-cycle"
+# A restart's `teachers` entry "cycle-<n>": the chain's n-th cycle (1 = the first), exported to int8.
+CYCLE_PREFIX = "cycle-"
+# A restart's key (not a recipe field) that makes it start from fresh weights instead of the previous
+# cycle's best: a student trained from scratch by earlier cycles is less alike to them.
+FROM_SCRATCH = "from_scratch"
 
 
 class RunFolder:
@@ -164,25 +169,43 @@ def train_chain(
     train(dataset, recipe, runs[0], resume, say, epochs_given, init_from)
     cycle = recipe
     for index, (run, overrides) in enumerate(zip(runs[1:], restarts, strict=True), start=1):
-        say(f"restart {index} of {len(restarts)}: a new learning-rate cycle from {runs[index - 1].best}")
-        if PREVIOUS_CYCLE in overrides.get("teachers", ()):
-            teacher = str(_previous_cycle_teacher(dataset, runs[index - 1], run, say))
-            overrides = overrides | {"teachers": [teacher if t == PREVIOUS_CYCLE else t for t in overrides["teachers"]]}
+        overrides = dict(overrides)
+        start = None if overrides.pop(FROM_SCRATCH, False) else runs[index - 1].best
+        say(f"restart {index} of {len(restarts)}: a new learning-rate cycle from {start or 'fresh weights'}")
+        if "teachers" in overrides:
+            where = f"restart {index}"
+            sources = [_teacher_source(name, runs[:index], where) for name in overrides["teachers"]]
+            overrides["teachers"] = [
+                str(_cycle_teacher(dataset, source, run, say)) if source else name
+                for name, source in zip(overrides["teachers"], sources, strict=True)
+            ]
         cycle = cycle.replaced(overrides, f"restart {index}")
-        train(dataset, cycle, run, resume, say, init_from=runs[index - 1].best)
+        train(dataset, cycle, run, resume, say, init_from=start)
     return runs[-1]
 
 
-def _previous_cycle_teacher(dataset: Dataset, previous: RunFolder, run: RunFolder, say=print) -> Path:
-    """The previous cycle exported and verified as `models` would get it, in `previous/teacher/`."""
-    teacher = previous.root / "teacher" / "emotion.tflite"
+def _teacher_source(name: str, earlier: list[RunFolder], where: str) -> RunFolder | None:
+    """The earlier cycle a teacher entry names (`previous-cycle`, `cycle-<n>`), or None for a file path."""
+    if name == PREVIOUS_CYCLE:
+        return earlier[-1]
+    if not name.startswith(CYCLE_PREFIX):
+        return None
+    number = name.removeprefix(CYCLE_PREFIX)
+    if not number.isdigit() or not 1 <= int(number) <= len(earlier):
+        raise RunError(f"{where}: teacher {name} is not an earlier cycle (cycle-1 to cycle-{len(earlier)})")
+    return earlier[int(number) - 1]
+
+
+def _cycle_teacher(dataset: Dataset, source: RunFolder, run: RunFolder, say=print) -> Path:
+    """An earlier cycle exported and verified as `models` would get it, in `<that cycle>/teacher/`, once."""
+    teacher = source.root / "teacher" / "emotion.tflite"
     if teacher.is_file() or (run.root / "teacher_targets.npy").is_file():
         return teacher
     from trainer.export import export_and_report  # the export imports this module
 
-    say(f"exporting {previous.best} as the teacher of the next cycle")
-    if export_and_report(dataset, previous, teacher.parent, tolerance_points=0.5) != 0:
-        raise RunError(f"cannot export {previous.best} as a teacher")
+    say(f"exporting {source.best} as a teacher")
+    if export_and_report(dataset, source, teacher.parent, tolerance_points=0.5) != 0:
+        raise RunError(f"cannot export {source.best} as a teacher")
     return teacher
 
 
@@ -223,8 +246,7 @@ def train(
     else:
         for stale in (run.last, run.best, run.state, run.log):
             stale.unlink(missing_ok=True)
-        if init_from is not None:
-            recipe.init_from = describe_origin(init_from)
+        recipe.init_from = describe_origin(init_from) if init_from is not None else {}
         write_text_atomic(run.recipe, json.dumps(recipe.as_dict(), indent=2) + "\n")
         model = compiled_model(recipe, steps_per_epoch=len(dataset["train"]) // recipe.batch_size)
         if init_from is not None:
