@@ -29,7 +29,8 @@ def measure(policy: str) -> dict:
 
     from emojitui.locations import default_model_path
     from emojitui.shared.model_card import card_path_for, read_card
-    from trainer.train import Recipe, compiled_model
+    from trainer.recipe import Recipe
+    from trainer.train import compiled_model
 
     known = {field.name for field in dataclasses.fields(Recipe)}
     card_recipe = read_card(card_path_for(default_model_path())).recipe

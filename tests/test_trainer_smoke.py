@@ -18,16 +18,10 @@ from trainer.augment import AugmentConfig, TrainingBatches, one_hot
 from trainer.cli import main as trainer_main
 from trainer.data import load_dataset
 from trainer.export import ExportError, export_and_report
-from trainer.train import (
-    Recipe,
-    RunError,
-    RunFolder,
-    float32_model,
-    read_json,
-    teacher_targets,
-    teacher_views,
-    train,
-)
+from trainer.recipe import Recipe
+from trainer.run_folder import RunError, RunFolder, read_json
+from trainer.teachers import teacher_targets, teacher_views
+from trainer.train import float32_model, train
 
 TINY = {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "stem": 8, "stages": ((8, 1), (16, 1))}
 

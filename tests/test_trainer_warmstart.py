@@ -14,7 +14,9 @@ from tests.test_trainer_data import make_folder_dataset
 from trainer.data import load_dataset
 from trainer.export import export_and_report
 from trainer.litert_runner import TFLiteClassifier
-from trainer.train import Recipe, RunError, RunFolder, recipe_model, train
+from trainer.recipe import Recipe
+from trainer.run_folder import RunError, RunFolder
+from trainer.train import recipe_model, train
 from trainer.warmstart import WarmStartError, load_into
 
 TINY = {"epochs": 1, "batch_size": 8, "warmup_epochs": 0, "stem": 8, "stages": ((8, 1), (16, 1))}
@@ -180,7 +182,7 @@ def keras_probabilities(model, images: np.ndarray) -> np.ndarray:
 
 
 def test_the_chain_trains_each_restart_from_the_previous_best_and_resumes(exported, tmp_path):
-    from trainer.train import final_folder, train_chain
+    from trainer.chain import final_folder, train_chain
 
     data, _ = exported
     restarts = ({"epochs": 1, "peak_lr": 0.001, "dropout": 0.1},)
@@ -203,7 +205,7 @@ def test_the_chain_trains_each_restart_from_the_previous_best_and_resumes(export
 
 
 def test_a_restart_may_deepen_the_network_and_keeps_the_previous_restarts_fields(exported, tmp_path):
-    from trainer.train import train_chain
+    from trainer.chain import train_chain
 
     data, _ = exported
     restarts = ({"epochs": 1, "peak_lr": 0.001, "dropout": 0.1}, {"stages": [[8, 1], [16, 2]]})
@@ -217,7 +219,8 @@ def test_a_restart_may_deepen_the_network_and_keeps_the_previous_restarts_fields
 
 
 def test_a_restart_may_distil_the_previous_cycle_exported_to_int8(exported, tmp_path):
-    from trainer.train import PREVIOUS_CYCLE, teacher_targets, train_chain
+    from trainer.chain import PREVIOUS_CYCLE, train_chain
+    from trainer.teachers import teacher_targets
 
     data, _ = exported
     restarts = ({"epochs": 1}, {"teachers": [PREVIOUS_CYCLE], "teacher_shift": 1})
@@ -239,7 +242,7 @@ def test_a_restart_may_distil_the_previous_cycle_exported_to_int8(exported, tmp_
 
 
 def test_a_restart_may_start_from_scratch_taught_by_named_earlier_cycles(exported, tmp_path):
-    from trainer.train import FROM_SCRATCH, train_chain
+    from trainer.chain import FROM_SCRATCH, train_chain
 
     data, _ = exported
     restarts = ({"epochs": 1}, {FROM_SCRATCH: True, "teachers": ["cycle-1", "cycle-2"], "seed": 7})
@@ -266,7 +269,7 @@ def test_a_restart_may_start_from_scratch_taught_by_named_earlier_cycles(exporte
 
 
 def test_a_restart_with_an_unknown_field_is_a_run_error(exported, tmp_path):
-    from trainer.train import train_chain
+    from trainer.chain import train_chain
 
     data, _ = exported
     with pytest.raises(RunError, match="restart 1: unknown recipe fields lr"):

@@ -104,11 +104,12 @@ class TrainingBatches(keras.utils.PyDataset):
         self.batch_size, self.cfg, self.seed = batch_size, cfg, seed
         self.class_weights = class_weights.astype(np.float32)
         self.label_smoothing = label_smoothing
-        self.epoch = 0
-        self.order = self._shuffled()
+        self.start_at(0)
 
-    def _shuffled(self) -> np.ndarray:
-        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.labels))
+    def start_at(self, epoch: int) -> None:
+        """Continue as from the start of `epoch` (0-based): what `--resume` needs to see the same batches."""
+        self.epoch = epoch
+        self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.labels))
 
     def __len__(self) -> int:
         return len(self.labels) // self.batch_size
@@ -123,8 +124,7 @@ class TrainingBatches(keras.utils.PyDataset):
         return x, y, self.class_weights[self.labels[picks]]
 
     def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self.order = self._shuffled()
+        self.start_at(self.epoch + 1)
 
 
 def one_hot(labels: np.ndarray, classes: int, smoothing: float = 0.0) -> np.ndarray:

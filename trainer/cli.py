@@ -117,7 +117,8 @@ def _run(args: argparse.Namespace) -> int:
         from trainer.evaluate import evaluate_command
 
         return evaluate_command(args.model, dataset, args.split, args.out)
-    from trainer.train import RESTARTS, Recipe, final_folder, train_chain
+    from trainer.chain import RESTARTS, final_folder, train_chain
+    from trainer.recipe import Recipe
 
     recipe = Recipe.with_overrides(args.recipe) if args.recipe else Recipe()
     if args.epochs:

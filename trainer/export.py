@@ -26,7 +26,9 @@ from trainer.litert_runner import TFLiteClassifier
 from trainer.metrics import classification_report, format_report
 from trainer.model import multiply_adds
 from trainer.noise import camera_noise
-from trainer.train import Recipe, RunFolder, float32_model, read_json
+from trainer.recipe import Recipe
+from trainer.run_folder import RunFolder, read_json
+from trainer.train import float32_model
 
 CALIBRATION_IMAGES = 1000
 

@@ -148,7 +148,7 @@ PublicTest and {data["test_images"]:,} PrivateTest images; images skipped while 
 
 ## Reproduce
 
-    just train                 # the default chain: cycle 1, then the warm restarts in trainer/train.py RESTARTS;
+    just train                 # the default chain: cycle 1, then the warm restarts in trainer/chain.py RESTARTS;
                                # export, verify, evaluate, write this page (again: continues an interrupted run)
     .venv/bin/python -m trainer evaluate --model models/emotion.tflite   # any compatible .tflite
 """
