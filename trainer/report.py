@@ -93,7 +93,7 @@ def model_readme(card: ModelCard) -> str:
 
 `emotion.tflite` is a full-integer int8 TFLite classifier of the 7 FER-2013 expressions;
 `emotion.json` is its machine-readable card (the app reads the labels and input spec from it).
-Made by `just train` ({card.created}).
+Exported by the trainer ({card.created}); `just train` rebuilds it (see Reproduce).
 
 ## Results on FER-2013 PrivateTest ({test["images"]} images, int8 file, single crop)
 
