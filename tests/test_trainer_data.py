@@ -119,6 +119,26 @@ def test_bad_folders_are_one_line_errors(tmp_path, breakage, fragment):
     assert "\n" not in str(error.value)
 
 
+def test_hidden_folders_beside_the_classes_are_ignored(tmp_path):
+    root = make_folder_dataset(tmp_path / "fer")
+    (root / "train" / ".ipynb_checkpoints").mkdir()
+    assert len(load_dataset(root)["train"]) == len(load_dataset(make_folder_dataset(tmp_path / "plain"))["train"])
+
+
+def test_a_binary_file_given_as_the_csv_is_a_one_line_error(tmp_path):
+    archive = tmp_path / "archive.zip"
+    archive.write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(DataError, match=r"is not a fer2013\.csv") as error:
+        load_dataset(archive)
+    assert "\n" not in str(error.value)
+
+
+def test_a_csv_with_a_byte_order_mark_reads(tmp_path):
+    path = write_csv(tmp_path / "fer2013.csv")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert len(load_dataset(path)["train"]) == 3
+
+
 def write_csv(path: Path, header: str = "emotion,pixels,Usage", rows: int = 3) -> Path:
     lines = [header]
     for usage in ("Training", "PublicTest", "PrivateTest"):

@@ -4,6 +4,7 @@ evaluate. Seconds, not hours: a few images per class and a narrow network."""
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,6 +52,43 @@ def test_training_checkpoints_every_epoch_and_resumes(tiny_run):
         rows = list(csv.DictReader(handle))
     assert [int(r["epoch"]) for r in rows] == [1, 2], "resume continued at epoch 2, not from scratch"
     assert run.read_state()["epoch"] == 2
+
+
+@pytest.mark.parametrize("log_written", [False, True])
+def test_a_kill_between_an_epochs_files_neither_repeats_nor_duplicates_it(tiny_run, tmp_path, log_written):
+    """Killed after epoch 2's last.keras but before its state.json: resume records epoch 2, then trains 3."""
+    data = tiny_run[0]
+    run = RunFolder(tmp_path / "run")
+    recipe = Recipe(**TINY | {"epochs": 3})
+    after_first: dict[str, str] = {}
+
+    def kill_after_second_epoch(line: str) -> None:
+        if line.startswith("epoch   1/"):
+            after_first.update(state=run.state.read_text(), log=run.log.read_text())
+        if line.startswith("epoch   2/"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(data, recipe, run, resume=False, say=kill_after_second_epoch)
+    second = log_rows(run)[1]
+    run.state.write_text(after_first["state"])
+    if not log_written:
+        run.log.write_text(after_first["log"])
+    lines: list[str] = []
+    train(data, recipe, run, resume=True, say=lines.append)
+    assert any(line.startswith("recorded epoch 2") for line in lines)
+    trained = [line.split()[1] for line in lines if line.startswith("epoch ")]
+    assert trained == ["3/3"], "epoch 2 is not trained twice"
+    rows = log_rows(run)
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3], "one log line per epoch"
+    assert float(rows[1]["val_accuracy"]) == pytest.approx(float(second["val_accuracy"]), abs=1e-6)
+    assert (rows[1]["loss"] == second["loss"]) is log_written, "the logged line is reused, else PublicTest re-measured"
+    assert run.read_state()["epoch"] == 3
+
+
+def log_rows(run: RunFolder) -> list[dict]:
+    with run.log.open(newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def test_an_existing_run_is_never_overwritten_by_accident(tiny_run):
@@ -125,6 +163,8 @@ def test_shifted_teacher_targets_stay_mirror_symmetric_and_differ_from_flip_only
     assert np.allclose(shifted.sum(axis=1), 1.0, atol=0.02)
     assert np.allclose(shifted, mirrored, atol=1e-6)
     assert not np.allclose(shifted, flip_only, atol=1e-4)
+    reread = teacher_targets((str(model_path),), images, RunFolder(tmp_path / "f"), lambda _: None, shift=2)
+    assert np.allclose(reread, shifted, atol=1e-6), "targets kept for other views are not reused"
 
 
 def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):
@@ -180,29 +220,33 @@ def test_export_that_fails_its_check_leaves_the_shipped_model_alone(tiny_run):
     assert list(models.iterdir()) == []
 
 
-def test_evaluate_command_reports_accuracy_and_confusion(tiny_run, capsys, tmp_path):
+def exported_tiny_model(tiny_run) -> Path:
+    """The tiny run's int8 file, exported once for the tests that evaluate it."""
     data, run, root, _ = tiny_run
     models = root / "models"
     if not (models / "emotion.tflite").is_file():
         export_and_report(data, run, models, tolerance_points=100.0)
-    fer = root / "fer"
-    code = trainer_main(
-        [
-            "evaluate",
-            "--model",
-            str(models / "emotion.tflite"),
-            "--data",
-            str(fer),
-            "--cache",
-            str(tmp_path),
-            "--out",
-            str(tmp_path),
-        ]
-    )
+    return models / "emotion.tflite"
+
+
+def evaluate_tiny_model(tiny_run, cache: Path, *options: str) -> int:
+    model, fer = exported_tiny_model(tiny_run), tiny_run[2] / "fer"
+    return trainer_main(["evaluate", "--model", str(model), "--data", str(fer), "--cache", str(cache), *options])
+
+
+def test_evaluate_command_reports_accuracy_and_confusion(tiny_run, capsys, tmp_path):
+    code = evaluate_tiny_model(tiny_run, tmp_path, "--out", str(tmp_path))
     output = capsys.readouterr().out
     assert code == 0
     assert "accuracy" in output and "macro-F1" in output and "confusion" in output
     assert (tmp_path / "confusion_test.png").is_file()
+
+
+def test_evaluate_into_a_file_instead_of_a_folder_is_a_one_line_error(tiny_run, capsys, tmp_path):
+    taken = tmp_path / "report.txt"
+    taken.write_text("mine")
+    assert evaluate_tiny_model(tiny_run, tmp_path, "--out", str(taken)) == 2
+    assert "is a file" in capsys.readouterr().err and taken.read_text() == "mine"
 
 
 def test_evaluate_with_a_missing_model_is_a_one_line_error(tiny_run, capsys, tmp_path):

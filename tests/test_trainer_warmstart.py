@@ -160,6 +160,35 @@ def test_recipe_file_with_an_unknown_field_is_a_run_error(tmp_path):
         Recipe.with_overrides(path)
 
 
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ('{"epochs": "ten"}', "epochs should be a whole number"),
+        ('{"epochs": 0}', "epochs should be a whole number of at least 1"),
+        ('{"peak_lr": true}', "peak_lr should be a number"),
+        ('{"mixed_precision": 1}', "mixed_precision should be true or false"),
+        ('{"stages": 5}', "stages should be a list of"),
+        ('{"stages": [[48, 1], [96]]}', "stages should be a list of"),
+        ('{"teachers": "x.tflite"}', "teachers should be a list of .tflite paths"),
+        ('{"augment": 3}', "augment should be an object"),
+        ('{"augment": {"erase_area": 0.1}}', "erase_area should be"),
+        ("[1, 2]", "not a JSON object: fix the JSON in"),
+        ('{"epochs": ', "is unreadable .*: fix the JSON in"),
+    ],
+)
+def test_a_recipe_file_with_a_wrong_type_is_a_one_line_run_error(tmp_path, content, fragment):
+    path = tmp_path / "recipe.json"
+    path.write_text(content)
+    with pytest.raises(RunError, match=fragment) as error:
+        Recipe.with_overrides(path)
+    assert "\n" not in str(error.value)
+
+
+def test_a_saved_recipe_the_trainer_cannot_read_is_a_run_error():
+    with pytest.raises(RunError, match=r"run\.json is not a recipe this trainer can read"):
+        Recipe.from_dict({"epochs": 2}, "run.json")
+
+
 @pytest.mark.slow
 def test_the_shipped_model_rebuilds_to_its_card_accuracy(fer_dir, model_path, tmp_path):
     """The real case: the shipped int8 file seeds a float model that scores what its card says."""
@@ -197,11 +226,32 @@ def test_the_chain_trains_each_restart_from_the_previous_best_and_resumes(export
     # A resumed, finished chain trains nothing more; export picks the last cycle.
     lines.clear()
     train_chain(data, Recipe(**TINY), tmp_path / "chain", resume=True, restarts=restarts, say=lines.append)
-    assert lines.count("run already finished") == 2
+    assert sum("already finished" in line for line in lines) == 2
     assert final_folder(tmp_path / "chain").root == last.root
     assert export_and_report(data, final_folder(tmp_path / "chain"), tmp_path / "models", tolerance_points=100.0) == 0
     page = (tmp_path / "models" / "README.md").read_text()
     assert "A warm restart" in page and "from best.keras" in page and "from scratch" in page, "the card shows the chain"
+
+
+def test_export_ships_the_last_finished_cycle_not_one_stopped_part_way(exported, tmp_path):
+    from trainer.chain import final_folder, train_chain
+
+    data, _ = exported
+    seen: list[str] = []
+
+    def stop_in_the_restart(line: str) -> None:
+        seen.append(line)
+        if line.startswith("epoch   1/") and any(s.startswith("restart 1 of 1") for s in seen):
+            raise KeyboardInterrupt
+
+    root = tmp_path / "chain"
+    with pytest.raises(KeyboardInterrupt):
+        train_chain(data, Recipe(**TINY), root, resume=False, restarts=({"epochs": 2},), say=stop_in_the_restart)
+    said: list[str] = []
+    assert final_folder(root, 1, say=said.append).root == root, "cycle 1 finished; restart 1 did not"
+    assert said == [f"{root / 'restart1'} is unfinished (1 of 2 epochs): exporting {root}"]
+    said.clear()
+    assert final_folder(root, 0, say=said.append).root == root and said == [], "--restarts 0 looks at cycle 1 only"
 
 
 def test_a_restart_may_deepen_the_network_and_keeps_the_previous_restarts_fields(exported, tmp_path):
@@ -235,7 +285,7 @@ def test_a_restart_may_distil_the_previous_cycle_exported_to_int8(exported, tmp_
     assert np.allclose(kept, fresh, atol=1e-6), "the cycle learned from the previous cycle's own predictions"
     lines.clear()
     train_chain(data, Recipe(**TINY), tmp_path / "chain", resume=True, restarts=restarts, say=lines.append)
-    assert lines.count("run already finished") == 3 and not any("exporting" in line for line in lines)
+    assert sum("already finished" in line for line in lines) == 3 and not any("exporting" in line for line in lines)
     assert export_and_report(data, last, tmp_path / "models", tolerance_points=100.0) == 0
     page = (tmp_path / "models" / "README.md").read_text()
     assert f"- Distilled: each training target is 0.5 of the mean probabilities of `{teacher}` over 10 views" in page

@@ -12,7 +12,7 @@ from pathlib import Path
 from trainer.data import Dataset
 from trainer.export import export_and_report
 from trainer.recipe import Recipe
-from trainer.run_folder import RunError, RunFolder
+from trainer.run_folder import RunError, RunFolder, read_json
 from trainer.train import train
 
 # A restart's `teachers` entry that means "the cycle before this one, exported to int8": self-distillation.
@@ -71,10 +71,19 @@ def chain_folders(root: Path, restarts: int) -> list[RunFolder]:
     return [RunFolder(root)] + [RunFolder(root / f"restart{k}") for k in range(1, restarts + 1)]
 
 
-def final_folder(root: Path) -> RunFolder:
-    """The chain's last cycle that has a model: what `export` ships."""
-    done = [run for run in chain_folders(root, len(RESTARTS)) if run.best.is_file()]
-    return done[-1] if done else RunFolder(root)
+def final_folder(root: Path, restarts: int = len(RESTARTS), say=print) -> RunFolder:
+    """What `export` ships: the chain's last finished cycle, not a later one stopped part-way.
+
+    With no finished cycle, the latest one with a model (its best so far); either way an
+    unfinished cycle is named, so nobody ships a half-trained model without being told.
+    """
+    trained = [run for run in chain_folders(root, restarts) if run.best.is_file()]
+    finished = [run for run in trained if run.finished()]
+    chosen = finished[-1] if finished else trained[-1] if trained else RunFolder(root)
+    if trained and not trained[-1].finished():
+        done, planned = trained[-1].progress() or (0, 0)
+        say(f"{trained[-1].root} is unfinished ({done} of {planned} epochs): exporting {chosen.root}")
+    return chosen
 
 
 def train_chain(
@@ -94,7 +103,7 @@ def train_chain(
     """
     runs = chain_folders(root, len(restarts))
     train(dataset, recipe, runs[0], resume, say, epochs_given, init_from)
-    cycle = recipe
+    cycle = Recipe.from_dict(read_json(runs[0].recipe), str(runs[0].recipe))
     for index, (run, overrides) in enumerate(zip(runs[1:], restarts, strict=True), start=1):
         overrides = dict(overrides)
         start = None if overrides.pop(FROM_SCRATCH, False) else runs[index - 1].best
@@ -106,8 +115,8 @@ def train_chain(
                 str(_cycle_teacher(dataset, source, run, say)) if source else name
                 for name, source in zip(overrides["teachers"], sources, strict=True)
             ]
-        cycle = cycle.replaced(overrides, f"restart {index}")
-        train(dataset, cycle, run, resume, say, init_from=start)
+        train(dataset, cycle.replaced(overrides, f"restart {index}"), run, resume, say, init_from=start)
+        cycle = Recipe.from_dict(read_json(run.recipe), str(run.recipe))  # what it ran with, even if resumed
     return runs[-1]
 
 
@@ -126,7 +135,7 @@ def _teacher_source(name: str, earlier: list[RunFolder], where: str) -> RunFolde
 def _cycle_teacher(dataset: Dataset, source: RunFolder, run: RunFolder, say=print) -> Path:
     """An earlier cycle exported and verified as `models` would get it, in `<that cycle>/teacher/`, once."""
     teacher = source.root / "teacher" / "emotion.tflite"
-    if teacher.is_file() or (run.root / "teacher_targets.npy").is_file():
+    if teacher.is_file():
         return teacher
     say(f"exporting {source.best} as a teacher")
     if export_and_report(dataset, source, teacher.parent, tolerance_points=0.5) != 0:

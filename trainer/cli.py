@@ -35,8 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--out", type=Path, default=DEFAULT_RUN, help="run folder: checkpoints, log (default %(default)s)"
         )
-        p.add_argument("--epochs", type=int, help="number of epochs (default from the recipe)")
-        p.add_argument("--batch-size", type=int, help="batch size (default from the recipe)")
+        p.add_argument("--epochs", type=_positive, help="number of epochs (default from the recipe)")
+        p.add_argument("--batch-size", type=_positive, help="batch size (default from the recipe)")
         p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
         p.add_argument("--fresh", action="store_true", help="delete the run in --out and start over")
         p.add_argument(
@@ -51,11 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument(
             "--restarts",
-            type=int,
+            type=_count,
             help="warm-restart cycles after the first (default: all in the recipe; 0 trains cycle 1 only)",
         )
         p.add_argument(
-            "--limit", type=int, default=0, help="use at most this many images per class and split (smoke runs)"
+            "--limit", type=_count, default=0, help="use at most this many images per class and split (smoke runs)"
         )
 
     def export_options(p: argparse.ArgumentParser) -> None:
@@ -83,7 +83,30 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", type=Path, default=DEFAULT_MODELS / "emotion.tflite")
     evaluate.add_argument("--out", type=Path, help="folder for the confusion matrix PNG and JSON report")
     evaluate.add_argument("--split", default="test", choices=("train", "val", "test"))
+    evaluate.add_argument(
+        "--pixels",
+        default="raw",
+        choices=("raw", "unit", "signed"),
+        help="what a float-input model expects: 0..255, 0..1 or -1..1 (default raw; int8 models carry their own)",
+    )
     return parser
+
+
+def _positive(text: str) -> int:
+    value = _count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not at least 1")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,25 +121,22 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:  # ExportError and friends: a loud one-line failure
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a disk full or a folder not writable, while writing the run or the model
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''} (check the path and free space)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted: run again with --resume to continue", file=sys.stderr)
         return 130
 
 
 def _run(args: argparse.Namespace) -> int:
-    from trainer.data import load_dataset, resolve_data_dir
-
-    dataset = load_dataset(resolve_data_dir(args.data), args.cache)
-    if getattr(args, "limit", 0):
-        from trainer.data import limit_per_class
-
-        dataset = limit_per_class(dataset, args.limit)
-    if dataset.skipped:
-        print(f"skipped while loading: {dict(dataset.skipped)}")
     if args.command == "evaluate":
         from trainer.evaluate import evaluate_command
 
-        return evaluate_command(args.model, dataset, args.split, args.out)
+        if not args.model.is_file():  # before minutes of decoding a dataset that was never downloaded
+            print(f"error: model {args.model} not found: pass --model PATH to a .tflite file", file=sys.stderr)
+            return 2
+        return evaluate_command(args.model, _dataset(args), args.split, args.out, args.pixels)
     from trainer.chain import RESTARTS, final_folder, train_chain
     from trainer.recipe import Recipe
 
@@ -125,11 +145,14 @@ def _run(args: argparse.Namespace) -> int:
         recipe.epochs = args.epochs
     if args.batch_size:
         recipe.batch_size = args.batch_size
-    restarts = RESTARTS if args.restarts is None else RESTARTS[: max(0, args.restarts)]
-    if args.command in ("train", "all"):
+    restarts = RESTARTS if args.restarts is None else RESTARTS[: args.restarts]
+    dataset = _dataset(args)
+    if args.command == "export":
+        shipped = final_folder(args.out, len(restarts))
+    else:
         if args.fresh and args.out.is_dir():
             shutil.rmtree(args.out)
-        train_chain(
+        shipped = train_chain(
             dataset,
             recipe,
             args.out,
@@ -141,5 +164,17 @@ def _run(args: argparse.Namespace) -> int:
     if args.command in ("export", "all"):
         from trainer.export import export_and_report
 
-        return export_and_report(dataset, final_folder(args.out), args.models, args.tolerance)
+        return export_and_report(dataset, shipped, args.models, args.tolerance)
     return 0
+
+
+def _dataset(args: argparse.Namespace):
+    """The dataset the options name, cut to `--limit` images per class, with what was skipped said."""
+    from trainer.data import limit_per_class, load_dataset, resolve_data_dir
+
+    dataset = load_dataset(resolve_data_dir(args.data), args.cache)
+    if getattr(args, "limit", 0):
+        dataset = limit_per_class(dataset, args.limit)
+    if dataset.skipped:
+        print(f"skipped while loading: {dict(dataset.skipped)}")
+    return dataset

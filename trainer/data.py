@@ -131,7 +131,7 @@ def _list_folder(root: Path) -> dict[str, list[tuple[Path, int]]]:
         if not base.is_dir():
             raise DataError(f"missing split: {base} (expected {root}/train/<class>/ and {root}/test/<class>/)")
         entries: list[tuple[Path, int]] = []
-        for class_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+        for class_dir in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
             if class_dir.name not in CLASS_NAMES:
                 raise DataError(f"unknown class folder {class_dir}: expected {', '.join(CLASS_NAMES)}")
             files = sorted(f for f in class_dir.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
@@ -213,7 +213,16 @@ def _as_split(images: list[np.ndarray], labels: list[int]) -> Split:
 def _load_csv(path: Path) -> Dataset:
     skipped: Counter = Counter()
     rows: dict[str, tuple[list[np.ndarray], list[int]]] = {s: ([], []) for s in SPLITS}
-    with path.open(newline="", encoding="utf-8") as handle:
+    try:
+        return _read_csv(path, skipped, rows)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(
+            f"{path} is not a fer2013.csv ({exc.__class__.__name__}): pass the CSV or the folder with train/ and test/"
+        ) from None
+
+
+def _read_csv(path: Path, skipped: Counter, rows: dict[str, tuple[list[np.ndarray], list[int]]]) -> Dataset:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         header = tuple(h.strip() for h in next(reader, ()))
         if header[:3] != CSV_HEADER:

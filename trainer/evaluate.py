@@ -32,16 +32,25 @@ def evaluate_model(model: Path, split: Split, pixels: str = "raw") -> dict:
     """Accuracy, macro-F1, per-class P/R/F1 and confusion, in CLASS_NAMES order."""
     labels = model_labels(model)
     probabilities = TFLiteClassifier(model, pixels=pixels).probabilities(split.images)
+    if probabilities.shape[1] != len(labels) or sorted(labels) != sorted(CLASS_NAMES):
+        named = ", ".join(labels)
+        raise ValueError(f"it has {probabilities.shape[1]} outputs for the labels {named}, not the 7 classes")
     predicted = np.array([CLASS_NAMES.index(labels[i]) for i in probabilities.argmax(axis=1)])
     return classification_report(split.labels, predicted, list(CLASS_NAMES))
 
 
-def evaluate_command(model: Path, dataset: Dataset, split_name: str, out: Path | None) -> int:
+def evaluate_command(model: Path, dataset: Dataset, split_name: str, out: Path | None, pixels: str = "raw") -> int:
+    """`python -m trainer evaluate`: the report in the terminal, and with `out` as JSON and PNG."""
     if not model.is_file():
         print(f"error: model {model} not found: pass --model PATH to a .tflite file", file=sys.stderr)
         return 2
+    if out is not None and out.exists() and not out.is_dir():
+        print(f"error: --out {out} is a file: pass a folder for the report", file=sys.stderr)
+        return 2
+    if not card_path_for(model).is_file():
+        print(f"note: no model card beside {model}: assuming FER-2013 label order and --pixels {pixels}")
     try:
-        report = evaluate_model(model, dataset[split_name])
+        report = evaluate_model(model, dataset[split_name], pixels)
     except (ValueError, RuntimeError) as exc:
         print(f"error: {model} is not a usable TFLite classifier: {exc}", file=sys.stderr)
         return 2

@@ -25,7 +25,10 @@ class TFLiteClassifier:
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
-        _, self.height, self.width, self.channels = self.input["shape"]
+        shape = self.input["shape"]
+        if len(shape) != 4 or shape[3] not in (1, 3):
+            raise ValueError(f"its input is {list(shape)}, not [1, height, width, 1 or 3] (an image)")
+        _, self.height, self.width, self.channels = shape
         self.scale, self.offset = PIXEL_SCALES[pixels]
 
     def _prepare(self, image: np.ndarray) -> np.ndarray:

@@ -60,9 +60,8 @@ def _lineage(recipe: dict) -> str:
     cycles, origin = [], recipe.get("init_from") or {}
     while origin.get("recipe"):
         earlier = origin["recipe"]
-        made = (
-            f", shipped {origin['created']} at {origin['test_int8_accuracy'] * 100:.1f}%" if "created" in origin else ""
-        )
+        accuracy = origin.get("test_int8_accuracy")
+        made = f", shipped {origin['created']} at {accuracy * 100:.1f}%" if accuracy is not None else ""
         cycles.append(
             f"  - from {origin['file']}{made}: stages {_stages(earlier)}, {earlier['epochs']} epochs, "
             f"peak lr {earlier['peak_lr']}, "
@@ -72,6 +71,8 @@ def _lineage(recipe: dict) -> str:
             + (", itself a warm restart" if earlier.get("init_from") else ", from scratch")
         )
         origin = earlier.get("init_from") or {}
+    if not cycles and origin.get("file"):
+        return f"- Started from the weights of {origin['file']} (no card or recipe beside it to say how it was made).\n"
     if not cycles:
         return "- Trained from scratch in one cycle.\n"
     return (

@@ -11,7 +11,7 @@ class RunError(RuntimeError):
 
 
 class RunFolder:
-    """Paths of one run's files."""
+    """Paths of one run's files; `state.json` is the record of which epochs are done."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -20,13 +20,34 @@ class RunFolder:
         self.state = root / "state.json"
         self.log = root / "log.csv"
         self.recipe = root / "recipe.json"
+        self.teacher_targets = root / "teacher_targets.npy"
 
     def read_state(self) -> dict:
+        """Epochs done, best PublicTest accuracy and its epoch, epochs since it; {} for a new run."""
         return read_json(self.state) if self.state.is_file() else {}
 
+    def progress(self) -> tuple[int, int] | None:
+        """(epochs done, epochs planned), or None when the run has not finished an epoch."""
+        state = self.read_state()
+        if not state or not self.recipe.is_file():
+            return None
+        return int(state["epoch"]), int(read_json(self.recipe)["epochs"])
 
-def read_json(path: Path) -> dict:
+    def finished(self) -> bool:
+        """All epochs run, or stopped early: a model worth shipping, not one half-way through its schedule."""
+        state = self.read_state()
+        if not state or not self.recipe.is_file():
+            return False
+        recipe = read_json(self.recipe)
+        return state["epoch"] >= recipe["epochs"] or state["wait"] >= recipe["patience"]
+
+
+def read_json(path: Path, advice: str = "delete the run folder or pass --fresh") -> dict:
+    """A JSON object from a file, or a RunError that names the file and says what to do."""
     try:
-        return json.loads(path.read_text())
+        raw = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise RunError(f"{path} is unreadable ({exc}): delete the run folder or pass --fresh") from None
+        raise RunError(f"{path} is unreadable ({exc}): {advice}") from None
+    if not isinstance(raw, dict):
+        raise RunError(f"{path} holds {type(raw).__name__}, not a JSON object: {advice}")
+    return raw

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from pathlib import Path
 
 import numpy as np
 
-from emojitui.shared.atomic import write_bytes_atomic
+from emojitui.shared.atomic import write_bytes_atomic, write_text_atomic
 from emojitui.shared.emotions import CLASS_NAMES
+from trainer.evaluate import model_labels
 from trainer.litert_runner import TFLiteClassifier
-from trainer.run_folder import RunError, RunFolder
+from trainer.run_folder import RunError, RunFolder, read_json
 
 
 def teacher_targets(
@@ -20,27 +23,40 @@ def teacher_targets(
 
     The views are the image and its mirror, and with `shift` each of those moved by that many
     pixels in four directions: test-time averaging makes a stronger teacher than a single pass.
+    The kept targets are reused only for the same teacher files (by content), views and images.
     """
-    cache = run.root / "teacher_targets.npy"
-    if cache.is_file():
-        targets = np.load(cache)
-        if targets.shape[0] == len(images):
-            return targets
     missing = [t for t in teachers if not Path(t).is_file()]
     if missing:
         raise RunError(f"teacher model not found: {', '.join(missing)}")
+    key = {
+        "teachers": [{"file": t, "sha256": hashlib.sha256(Path(t).read_bytes()).hexdigest()} for t in teachers],
+        "shift": shift,
+        "images": len(images),
+    }
+    key_file = run.teacher_targets.with_suffix(".json")
+    if run.teacher_targets.is_file() and key_file.is_file() and read_json(key_file) == key:
+        return np.load(run.teacher_targets)
     views = teacher_views(images, shift)
     say(f"teacher targets from {len(teachers)} model(s), each averaged over {len(views)} views of every image")
     total = np.zeros((len(images), len(CLASS_NAMES)), np.float64)
     for teacher in teachers:
-        model = TFLiteClassifier(Path(teacher))
+        model, order = TFLiteClassifier(Path(teacher)), _class_order(Path(teacher))
         for view in views:
-            total += model.probabilities(view)
+            total += model.probabilities(view)[:, order]
     targets = (total / (len(views) * len(teachers))).astype(np.float32)
     buffer = io.BytesIO()
     np.save(buffer, targets)
-    write_bytes_atomic(cache, buffer.getvalue())
+    write_bytes_atomic(run.teacher_targets, buffer.getvalue())
+    write_text_atomic(key_file, json.dumps(key, indent=2) + "\n")
     return targets
+
+
+def _class_order(teacher: Path) -> list[int]:
+    """The teacher's output index of each CLASS_NAMES class: a teacher with a card may list them in another order."""
+    labels = model_labels(teacher)
+    if sorted(labels) != sorted(CLASS_NAMES):
+        raise RunError(f"teacher {teacher} predicts {', '.join(labels)}, not the 7 FER-2013 classes")
+    return [labels.index(name) for name in CLASS_NAMES]
 
 
 def teacher_views(images: np.ndarray, shift: int) -> list[np.ndarray]:
