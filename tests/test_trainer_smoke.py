@@ -4,6 +4,7 @@ evaluate. Seconds, not hours: a few images per class and a narrow network."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -256,3 +257,18 @@ def test_evaluate_with_a_missing_model_is_a_one_line_error(tiny_run, capsys, tmp
     )
     assert code == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_the_command_line_trains_exports_and_reexports_a_tiny_run(tiny_run, tmp_path, capsys):
+    """`python -m trainer all`, as `just train` runs it, then `export` of the same run folder."""
+    recipe = tmp_path / "tiny.json"
+    recipe.write_text(json.dumps(TINY | {"stages": [list(s) for s in TINY["stages"]]}))
+    common = ["--data", str(tiny_run[2] / "fer"), "--cache", str(tmp_path), "--out", str(tmp_path / "run")]
+    shipping = ["--models", str(tmp_path / "models"), "--tolerance", "100", "--restarts", "0"]
+    assert trainer_main(["all", *common, *shipping, "--resume", "--recipe", str(recipe)]) == 0
+    card = read_card(tmp_path / "models" / "emotion.json")
+    assert card.recipe["stem"] == TINY["stem"] and card.recipe["epochs_run"] == TINY["epochs"]
+    assert trainer_main(["export", *common, *shipping]) == 0
+    assert capsys.readouterr().out.count("converting") == 2, "both exported the run"
+    assert trainer_main(["train", *common, "--resume", "--recipe", str(tmp_path / "none.json")]) == 1
+    assert "fix the JSON in" in capsys.readouterr().err

@@ -30,11 +30,22 @@ def build_parser() -> argparse.ArgumentParser:
             "--cache", type=Path, default=DEFAULT_CACHE, help="where decoded arrays are cached (default %(default)s)"
         )
 
-    def train_options(p: argparse.ArgumentParser) -> None:
+    def run_options(p: argparse.ArgumentParser) -> None:
         data_options(p)
         p.add_argument(
             "--out", type=Path, default=DEFAULT_RUN, help="run folder: checkpoints, log (default %(default)s)"
         )
+        p.add_argument(
+            "--restarts",
+            type=_count,
+            help="warm-restart cycles after the first (default: all in the recipe; 0 trains cycle 1 only)",
+        )
+        p.add_argument(
+            "--limit", type=_count, default=0, help="use at most this many images per class and split (smoke runs)"
+        )
+
+    def train_options(p: argparse.ArgumentParser) -> None:
+        run_options(p)
         p.add_argument("--epochs", type=_positive, help="number of epochs (default from the recipe)")
         p.add_argument("--batch-size", type=_positive, help="batch size (default from the recipe)")
         p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -48,14 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
             "--recipe",
             type=Path,
             help='JSON file of recipe fields that replace the defaults, e.g. {"epochs": 60, "peak_lr": 0.02}',
-        )
-        p.add_argument(
-            "--restarts",
-            type=_count,
-            help="warm-restart cycles after the first (default: all in the recipe; 0 trains cycle 1 only)",
-        )
-        p.add_argument(
-            "--limit", type=_count, default=0, help="use at most this many images per class and split (smoke runs)"
         )
 
     def export_options(p: argparse.ArgumentParser) -> None:
@@ -71,9 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train_options(sub.add_parser("train", help="train or resume a run"))
     export = sub.add_parser(
-        "export", help="export a run's best model to int8 TFLite, verify it, evaluate, write the card"
+        "export", help="export a run's last finished cycle to int8 TFLite, verify it, evaluate, write the card"
     )
-    train_options(export)
+    run_options(export)
     export_options(export)
     everything = sub.add_parser("all", help="train (or resume), then export, verify, evaluate and report")
     train_options(everything)
@@ -140,16 +143,16 @@ def _run(args: argparse.Namespace) -> int:
     from trainer.chain import RESTARTS, final_folder, train_chain
     from trainer.recipe import Recipe
 
-    recipe = Recipe.with_overrides(args.recipe) if args.recipe else Recipe()
-    if args.epochs:
-        recipe.epochs = args.epochs
-    if args.batch_size:
-        recipe.batch_size = args.batch_size
     restarts = RESTARTS if args.restarts is None else RESTARTS[: args.restarts]
-    dataset = _dataset(args)
     if args.command == "export":
-        shipped = final_folder(args.out, len(restarts))
+        dataset, shipped = _dataset(args), final_folder(args.out, len(restarts))
     else:
+        recipe = Recipe.with_overrides(args.recipe) if args.recipe else Recipe()  # a bad file fails before decoding
+        if args.epochs:
+            recipe.epochs = args.epochs
+        if args.batch_size:
+            recipe.batch_size = args.batch_size
+        dataset = _dataset(args)
         if args.fresh and args.out.is_dir():
             shutil.rmtree(args.out)
         shipped = train_chain(
