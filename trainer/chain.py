@@ -12,7 +12,7 @@ from pathlib import Path
 from trainer.data import Dataset
 from trainer.export import export_and_report
 from trainer.recipe import Recipe
-from trainer.run_folder import RunError, RunFolder, read_json
+from trainer.run_folder import RunError, RunFolder, Say, read_json
 from trainer.train import train
 
 # A restart's `teachers` entry that means "the cycle before this one, exported to int8": self-distillation.
@@ -71,7 +71,7 @@ def chain_folders(root: Path, restarts: int) -> list[RunFolder]:
     return [RunFolder(root)] + [RunFolder(root / f"restart{k}") for k in range(1, restarts + 1)]
 
 
-def final_folder(root: Path, restarts: int = len(RESTARTS), say=print) -> RunFolder:
+def final_folder(root: Path, restarts: int = len(RESTARTS), say: Say = print) -> RunFolder:
     """What `export` ships: the chain's last finished cycle, not a later one stopped part-way.
 
     With no finished cycle, the latest one with a model (its best so far); either way an
@@ -92,7 +92,7 @@ def train_chain(
     root: Path,
     resume: bool,
     restarts: tuple[dict, ...] = RESTARTS,
-    say=print,
+    say: Say = print,
     epochs_given: bool = False,
     init_from: Path | None = None,
 ) -> RunFolder:
@@ -132,7 +132,7 @@ def _teacher_source(name: str, earlier: list[RunFolder], where: str) -> RunFolde
     return earlier[int(number) - 1]
 
 
-def _cycle_teacher(dataset: Dataset, source: RunFolder, run: RunFolder, say=print) -> Path:
+def _cycle_teacher(dataset: Dataset, source: RunFolder, run: RunFolder, say: Say = print) -> Path:
     """An earlier cycle exported and verified as `models` would get it, in `<that cycle>/teacher/`, once."""
     teacher = source.root / "teacher" / "emotion.tflite"
     if teacher.is_file():

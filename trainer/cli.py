@@ -11,6 +11,10 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when a command runs, so `--help` needs no OpenCV, Keras or TensorFlow
+    from trainer.data import Dataset
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_RUN = REPO / "runs" / "emotion"
@@ -171,7 +175,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dataset(args: argparse.Namespace):
+def _dataset(args: argparse.Namespace) -> Dataset:
     """The dataset the options name, cut to `--limit` images per class, with what was skipped said."""
     from trainer.data import limit_per_class, load_dataset, resolve_data_dir
 

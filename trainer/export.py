@@ -97,6 +97,10 @@ def median_latency_ms(path: Path, repeats: int = 300) -> float:
 
 
 def export_and_report(dataset: Dataset, run: RunFolder, models: Path, tolerance_points: float) -> int:
+    """Convert the run's best model to int8, check it in LiteRT, measure it, and write it with its card and page.
+
+    The file is written only after its check passes, so a failed export leaves `models` as it was.
+    """
     if not run.best.is_file():
         print(f"error: no trained model in {run.root}: run `python -m trainer train` first")
         return 2

@@ -43,6 +43,7 @@ class Recipe:
     init_from: dict = field(default_factory=dict)  # what a warm restart began from: lineage for the card
 
     def as_dict(self) -> dict:
+        """The JSON form written to recipe.json and the card (lists, not tuples)."""
         recipe = asdict(self)
         recipe["stages"] = [list(s) for s in self.stages]
         recipe["full_resolution"] = list(self.full_resolution)

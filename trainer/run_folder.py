@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+
+# Where a run's progress lines go: print, or a list's append in the tests.
+Say = Callable[[str], None]
 
 
 class RunError(RuntimeError):

@@ -13,11 +13,11 @@ from emojitui.shared.atomic import write_bytes_atomic, write_text_atomic
 from emojitui.shared.emotions import CLASS_NAMES
 from trainer.evaluate import model_labels
 from trainer.litert_runner import TFLiteClassifier
-from trainer.run_folder import RunError, RunFolder, read_json
+from trainer.run_folder import RunError, RunFolder, Say, read_json
 
 
 def teacher_targets(
-    teachers: tuple[str, ...], images: np.ndarray, run: RunFolder, say=print, shift: int = 0
+    teachers: tuple[str, ...], images: np.ndarray, run: RunFolder, say: Say = print, shift: int = 0
 ) -> np.ndarray:
     """Mean probabilities of the teacher files over each image's views, kept in the run folder for --resume.
 

@@ -24,7 +24,7 @@ from trainer.augment import TrainingBatches, balanced_class_weights, one_hot
 from trainer.data import Dataset
 from trainer.model import build_model, multiply_adds
 from trainer.recipe import Recipe
-from trainer.run_folder import RunError, RunFolder, read_json
+from trainer.run_folder import RunError, RunFolder, Say, read_json
 from trainer.teachers import teacher_targets
 from trainer.warmstart import WarmStartError, folded_keras_weights, load_into
 
@@ -34,7 +34,7 @@ def train(
     recipe: Recipe,
     run: RunFolder,
     resume: bool,
-    say=print,
+    say: Say = print,
     epochs_given: bool = False,
     init_from: Path | None = None,
 ) -> None:
@@ -203,15 +203,15 @@ class EpochRecorder(keras.callbacks.Callback):
 
     FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
 
-    def __init__(self, run: RunFolder, state: dict, recipe: Recipe, say) -> None:
+    def __init__(self, run: RunFolder, state: dict, recipe: Recipe, say: Say) -> None:
         super().__init__()
         self.run, self.state, self.recipe, self.say = run, state, recipe, say
         self.started = time.monotonic()
 
-    def on_epoch_begin(self, epoch, logs=None) -> None:
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.started = time.monotonic()
 
-    def on_epoch_end(self, epoch, logs=None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         seconds = time.monotonic() - self.started
         row = {name: logs.get(name) for name in ("loss", "accuracy", "val_loss", "val_accuracy")}
