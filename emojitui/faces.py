@@ -62,7 +62,9 @@ class FaceDetector:
         small = (
             grey
             if factor == 1.0
-            else cv2.resize(grey, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
+            else cv2.resize(  # at least 1 px each way: a 2000x1 strip scales to a width, not to nothing
+                grey, (max(1, round(width * factor)), max(1, round(height * factor))), interpolation=cv2.INTER_AREA
+            )
         )
         rects = self._detector(small, self.upsample)
         return [Box(r.left() / factor, r.top() / factor, r.width() / factor, r.height() / factor) for r in rects]

@@ -116,20 +116,24 @@ def bench(source: FrameSource, engine: Engine, max_frames: int) -> dict:
     stages: dict[str, list[float]] = {"capture": [], "detect": [], "classify": [], "total": []}
     started = time.perf_counter()
     count = 0
-    while not max_frames or count < max_frames:
-        before = time.perf_counter()
-        frame = source.read()
-        captured = time.perf_counter()
-        if frame is None:
-            break
-        result = engine.process(frame)
-        stages["capture"].append((captured - before) * 1000)
-        stages["detect"].append(result.stages_ms["detect"])
-        stages["classify"].append(result.stages_ms["classify"])
-        stages["total"].append((captured - before) * 1000 + result.stages_ms["total"])
-        count += 1
+    try:
+        while not max_frames or count < max_frames:
+            before = time.perf_counter()
+            frame = source.read()
+            captured = time.perf_counter()
+            if frame is None:
+                break
+            result = engine.process(frame)
+            stages["capture"].append((captured - before) * 1000)
+            stages["detect"].append(result.stages_ms["detect"])
+            stages["classify"].append(result.stages_ms["classify"])
+            stages["total"].append((captured - before) * 1000 + result.stages_ms["total"])
+            count += 1
+    except KeyboardInterrupt:  # a live camera never ends: Ctrl-C reports what was measured
+        pass
+    finally:
+        source.close()
     elapsed = time.perf_counter() - started
-    source.close()
     return {
         "frames": count,
         "fps": round(count / elapsed, 1) if elapsed else 0.0,

@@ -16,9 +16,13 @@ DEMO_DIR = ASSETS_DIR / "demo"
 
 
 def default_model_path() -> Path:
-    """$EMOJITUI_MODEL, else `models/emotion.tflite` of the checkout the package runs from."""
+    """$EMOJITUI_MODEL, else `models/emotion.tflite` of the checkout, else the copy a wheel installs."""
     override = os.environ.get("EMOJITUI_MODEL")
-    return Path(override) if override else PACKAGE_DIR.parent / "models" / "emotion.tflite"
+    if override:
+        return Path(override)
+    checkout = PACKAGE_DIR.parent / "models" / "emotion.tflite"
+    installed = PACKAGE_DIR / "models" / "emotion.tflite"
+    return checkout if checkout.is_file() or not installed.is_file() else installed
 
 
 def _xdg(variable: str, fallback: str) -> Path:

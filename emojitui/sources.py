@@ -76,7 +76,9 @@ def read_image(path: Path) -> np.ndarray:
         raise SourceError(f"{path}: cannot read ({exc.strerror})") from None
     if not data:
         raise SourceError(f"{path} is empty (0 bytes): pass an image file")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    # IMREAD_UNCHANGED would ignore EXIF orientation (phone photos come out sideways, faces unfound);
+    # colour + any depth applies it and keeps 16-bit images, dropping alpha as to_bgr would.
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
     if image is None:
         raise SourceError(f"{path} is not an image OpenCV can read (JPEG, PNG, BMP, WebP, TIFF)")
     return to_bgr(image)
@@ -253,29 +255,39 @@ class PiCameraSource:
         if self._camera is None:
             return None
         try:
-            rgb = self._camera.capture_array()
+            bgr = self._camera.capture_array()  # picamera2's "RGB888" is [B, G, R] in memory: OpenCV's order
         except Exception:
             return None
-        frame = Frame(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), time.monotonic(), self.index)
+        frame = Frame(bgr, time.monotonic(), self.index)
         self.index += 1
         return frame
 
     def reopen(self) -> bool:
         self.close()
+        camera = None
         try:
             camera = self._factory()
             camera.configure(camera.create_video_configuration(main={"size": self._resolution, "format": "RGB888"}))
             camera.start()
         except Exception:
+            if camera is not None:  # a half-opened camera holds the device: every retry would find it busy
+                _close_quietly(camera)
             return False
         self._camera = camera
         return True
 
     def close(self) -> None:
         if self._camera is not None:
-            self._camera.stop()
-            self._camera.close()
-            self._camera = None
+            camera, self._camera = self._camera, None
+            _close_quietly(camera)
+
+
+def _close_quietly(camera) -> None:
+    """Stop and close a Picamera2 that may already be broken; closing must not raise out of a finally."""
+    with contextlib.suppress(Exception):
+        camera.stop()
+    with contextlib.suppress(Exception):
+        camera.close()
 
 
 def parse_resolution(text: str | None) -> tuple[int, int] | None:

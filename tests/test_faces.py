@@ -32,6 +32,10 @@ def test_no_face_in_a_blank_frame():
     assert FaceDetector().detect(np.full((480, 640), 127, np.uint8)) == []
 
 
+def test_a_strip_too_thin_to_scale_down_has_no_faces_and_no_error():
+    assert FaceDetector(detect_width=400).detect(np.zeros((1, 2000), np.uint8)) == []
+
+
 def test_tracker_keeps_ids_while_faces_move_and_gives_new_ones_to_newcomers():
     tracker = FaceTracker()
     first = tracker.update([Box(100, 100, 80, 80), Box(400, 100, 80, 80)])

@@ -1,10 +1,13 @@
 """The shared home: classes, emoji and the model card format."""
 
+import importlib
 import json
+import os
 
 import pytest
 
 from emojitui.emoji_art import emoji_image
+from emojitui.shared import atomic
 from emojitui.shared.atomic import write_text_atomic
 from emojitui.shared.emotions import CLASS_NAMES, DEFAULT_EMOJI, check_class_name
 from emojitui.shared.model_card import ModelCard, ModelCardError, read_card
@@ -17,6 +20,20 @@ def test_every_class_has_a_main_emoji_and_alternatives_all_bundled():
         for emoji in choice.all:
             image = emoji_image(emoji)
             assert image is not None and image.shape[2] == 4, (name, emoji)
+
+
+def test_atomic_writes_keep_the_users_umask(tmp_path):
+    """Snapshots hold faces: a user whose umask keeps files private gets private files."""
+    previous = os.umask(0o077)
+    try:
+        importlib.reload(atomic)
+        atomic.write_text_atomic(tmp_path / "private.txt", "face")
+    finally:
+        os.umask(previous)
+        importlib.reload(atomic)
+    assert (tmp_path / "private.txt").stat().st_mode & 0o777 == 0o600
+    atomic.write_text_atomic(tmp_path / "shared.txt", "card")
+    assert (tmp_path / "shared.txt").stat().st_mode & 0o777 == 0o666 & ~previous
 
 
 def test_card_round_trip(tmp_path):

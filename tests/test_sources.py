@@ -1,7 +1,10 @@
 """Sources and the capture thread, on real files written here."""
 
 import os
+import struct
+import sys
 import time
+import types
 
 import cv2
 import numpy as np
@@ -10,7 +13,15 @@ import pytest
 from emojitui.capture import LatestFrameCapture
 from emojitui.demo import DemoSource
 from emojitui.errors import UserError
-from emojitui.sources import CameraUnavailable, SourceError, VideoSource, open_source, parse_resolution
+from emojitui.faces import FaceDetector
+from emojitui.sources import (
+    CameraUnavailable,
+    SourceError,
+    VideoSource,
+    open_source,
+    parse_resolution,
+    read_image,
+)
 from tests.conftest import write_video
 
 
@@ -122,6 +133,69 @@ def test_missing_camera_and_picamera_explain_themselves():
     except ImportError:
         with pytest.raises(SourceError, match="picamera2 is not installed"):
             open_source("picamera")
+
+
+def with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """A JPEG with an EXIF APP1 segment holding only the Orientation tag, as phone cameras write."""
+    tiff = b"MM\x00\x2a\x00\x00\x00\x08\x00\x01" + struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) + b"\x00" * 4
+    payload = b"Exif\x00\x00" + tiff
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+def test_a_phone_photo_stored_sideways_is_turned_upright_by_its_exif_orientation(photos, tmp_path):
+    upright = cv2.imread(str(photos / "obama_small.jpg"))
+    stored = cv2.rotate(upright, cv2.ROTATE_90_COUNTERCLOCKWISE)  # orientation 6: turn 90 degrees clockwise to view
+    path = tmp_path / "phone.jpg"
+    path.write_bytes(with_exif_orientation(cv2.imencode(".jpg", stored)[1].tobytes(), 6))
+    image = read_image(path)
+    assert image.shape == upright.shape
+    assert len(FaceDetector().detect(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))) == 1
+
+
+class FakePicamera2:
+    """Stands in for picamera2.Picamera2 (not ours, and no Pi here); `fail_start` breaks start()."""
+
+    fail_start = False
+    opened: list = []  # every camera made, to check each was closed
+
+    def __init__(self) -> None:
+        self.closed = False
+        FakePicamera2.opened.append(self)
+
+    def create_video_configuration(self, main: dict) -> dict:
+        return {"main": main}
+
+    def configure(self, config: dict) -> None:
+        self.size = config["main"]["size"]
+
+    def start(self) -> None:
+        if FakePicamera2.fail_start:
+            raise RuntimeError("Camera __init__ sequence did not complete")
+
+    def capture_array(self) -> np.ndarray:
+        bgr = np.zeros((self.size[1], self.size[0], 3), np.uint8)
+        bgr[..., 2] = 255  # "RGB888" arrives as [B, G, R]: this frame is red
+        return bgr
+
+    def stop(self) -> None:
+        raise RuntimeError("camera was not started")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_pi_camera_frames_keep_their_colours_and_a_failed_start_releases_the_camera(monkeypatch):
+    monkeypatch.setitem(sys.modules, "picamera2", types.SimpleNamespace(Picamera2=FakePicamera2))
+    FakePicamera2.opened, FakePicamera2.fail_start = [], False
+    camera = open_source("picamera", resolution=(64, 48))
+    frame = camera.read()
+    assert frame is not None and frame.image.shape == (48, 64, 3)
+    assert frame.image[0, 0].tolist() == [0, 0, 255], "red stays red in OpenCV's BGR"
+    FakePicamera2.fail_start = True
+    assert camera.reopen() is False
+    assert all(c.closed for c in FakePicamera2.opened), "the old camera and the half-opened one are both closed"
+    assert camera.read() is None
+    camera.close()
 
 
 def test_resolution_parsing():

@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer
 
 from emojitui.capture import LatestFrameCapture
+from emojitui.errors import UserError
 from emojitui.history import SessionSummary, export_csv
 from emojitui.pipeline import Engine, FaceResult
 from emojitui.shared.emotions import DEFAULT_EMOJI, EmojiChoice
@@ -151,8 +152,13 @@ class EmojiApp(App[int]):
         )
 
     def on_source_status(self, message: SourceStatus) -> None:
-        self._notice = "" if message.text.endswith("reconnected") else "RECONNECTING"
-        self.notify(message.text, severity="information" if message.text.endswith("reconnected") else "warning")
+        if message.text.endswith("reconnected"):
+            self._notice, severity = "", "information"
+        elif "reconnecting" in message.text:
+            self._notice, severity = "RECONNECTING", "warning"
+        else:  # the capture thread gave up (a driver error): no retry is coming
+            self._notice, severity = "SOURCE FAILED", "error"
+        self.notify(message.text, severity=severity)
         self._refresh_status(0.0, 0.0)
 
     def on_source_ended(self, _: SourceEnded) -> None:
@@ -224,7 +230,6 @@ class EmojiApp(App[int]):
 
     @work(thread=True, exclusive=False, group="files", exit_on_error=False)
     def _save_snapshot(self, update: FrameUpdate) -> None:
-        from emojitui.errors import UserError
         from emojitui.snapshot import save_snapshot
 
         labels = self.engine.labels if self.engine else []
@@ -245,7 +250,7 @@ class EmojiApp(App[int]):
         target = history.path.with_suffix(".csv")
         try:
             rows = export_csv(history.path, target)
-        except OSError as exc:
-            self.notify(f"export failed: {exc.strerror}", severity="error")
+        except UserError as exc:  # export_csv turns a full disk or a read-only folder into one of these
+            self.notify(f"export failed: {exc}", severity="error")
             return
         self.notify(f"exported {rows} events: {target}", title="export")
