@@ -36,7 +36,9 @@ class ExpressionClassifier:
             raise ModelError(f"{exc}") from None
         try:
             from ai_edge_litert.interpreter import Interpreter
-
+        except ImportError as exc:
+            raise ModelError(f"LiteRT cannot be loaded ({_first_line(exc)}): reinstall with `just setup-app`") from None
+        try:
             with quiet_native_stderr():
                 self._interpreter = Interpreter(model_path=str(model_path), num_threads=threads)
                 self._interpreter.allocate_tensors()
@@ -55,7 +57,8 @@ class ExpressionClassifier:
                 f"model file {model_path} does not match its card: input {self._input['shape'].tolist()}, "
                 f"output {self._output['shape'].tolist()}, card says {expected} and {len(self.card.labels)} labels"
             )
-        self._batch = 1
+        self._batch = int(self._input["shape"][0])
+        self._one_at_a_time = not self._resizes_to(2)  # a model built for batch 1 still works, one face per call
         self._in_scale, self._in_zero = self._input["quantization"]
         self._out_scale, self._out_zero = self._output["quantization"]
 
@@ -76,14 +79,32 @@ class ExpressionClassifier:
         both = self._probabilities(np.concatenate([crops, crops[:, :, ::-1]]))
         return (both[: len(crops)] + both[len(crops) :]) / 2
 
+    def _resizes_to(self, count: int) -> bool:
+        """Resize the input to `count` faces; False (and the old size kept) when the model cannot batch."""
+        old = self._batch
+        try:
+            with quiet_native_stderr():
+                self._interpreter.resize_tensor_input(self._input["index"], [count, *self._input["shape"][1:]])
+                self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError):
+            self._interpreter.resize_tensor_input(self._input["index"], [old, *self._input["shape"][1:]])
+            self._interpreter.allocate_tensors()
+            return False
+        self._batch = count
+        return True
+
     def _probabilities(self, crops: np.ndarray) -> np.ndarray:
         """One invoke over (N, H, W) crops; the input is resized when the batch size changes."""
         count = len(crops)
+        if self._one_at_a_time and count != self._batch:  # fixed batch: in chunks of it, the last padded
+            chunks = []
+            for start in range(0, count, self._batch):
+                part = crops[start : start + self._batch]
+                padded = np.concatenate([part, np.repeat(part[-1:], self._batch - len(part), axis=0)])
+                chunks.append(self._probabilities(padded)[: len(part)])
+            return np.concatenate(chunks)
         if count != self._batch:
-            shape = [count, *self._input["shape"][1:]]
-            self._interpreter.resize_tensor_input(self._input["index"], shape)
-            self._interpreter.allocate_tensors()
-            self._batch = count
+            self._resizes_to(count)
         x = crops.reshape(count, *self._input["shape"][1:])
         self._interpreter.set_tensor(self._input["index"], self._quantise(x))
         self._interpreter.invoke()

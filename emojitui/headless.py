@@ -102,7 +102,8 @@ def stream(source: FrameSource, engine: Engine, mirror: bool, events_only: bool,
     except KeyboardInterrupt:
         pass
     finally:
-        source.close()
+        if not source.live:  # a live source is closed by its capture thread, never under a read in progress
+            source.close()
         summary = engine.history.close(last_time) if engine.history else None
         if engine.history and engine.history.problem:
             print(f"emojitui: {engine.history.problem}", file=sys.stderr)

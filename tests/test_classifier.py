@@ -8,6 +8,7 @@ import pytest
 
 from emojitui.classifier import ExpressionClassifier, ModelError
 from emojitui.shared.emotions import CLASS_NAMES
+from emojitui.shared.model_card import card_path_for
 
 
 def test_card_labels_and_input(classifier):
@@ -75,3 +76,21 @@ def test_card_that_does_not_match_the_model_is_an_error(tmp_path, model_path):
     (tmp_path / "emotion.json").write_text(card)
     with pytest.raises(ModelError, match="does not match its card"):
         ExpressionClassifier(tmp_path / "emotion.tflite")
+
+
+def test_a_model_built_for_one_face_per_call_still_classifies_every_face(tmp_path, model_path):
+    """A user's model whose graph fixes batch 1 cannot be resized: it runs one face per call, not crash."""
+    tf = pytest.importorskip("tensorflow", reason="building a test model needs the training extra")
+    inputs = tf.keras.Input((48, 48, 1), batch_size=1)
+    flat = tf.keras.layers.Lambda(lambda x: tf.reshape(x, (1, 48 * 48)))(inputs)  # batch 1 baked into the graph
+    outputs = tf.keras.layers.Dense(7, activation="softmax")(flat / 255.0)
+    converter = tf.lite.TFLiteConverter.from_keras_model(tf.keras.Model(inputs, outputs))
+    fixed = tmp_path / "fixed.tflite"
+    fixed.write_bytes(converter.convert())
+    card_path_for(fixed).write_text(card_path_for(model_path).read_text())
+    faces = np.random.default_rng(5).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    classifier = ExpressionClassifier(fixed, flip_average=True)
+    together = classifier.classify(faces)
+    assert together.shape == (3, 7) and np.allclose(together.sum(axis=1), 1.0, atol=1e-3)
+    one_by_one = np.concatenate([classifier.classify(faces[i : i + 1]) for i in range(3)])
+    assert np.allclose(together, one_by_one, atol=1e-5)
