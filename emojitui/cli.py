@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -197,6 +198,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.headless:
         from emojitui.headless import stream
 
+        _interrupt_on_termination()
         return stream(source, engine, mirror, args.events, args.frames)
     from emojitui.ui.app import EmojiApp
 
@@ -217,6 +219,17 @@ def _run(args: argparse.Namespace) -> int:
         if engine.history and engine.history.path:
             print(f"history: {engine.history.path}")
     return app.return_code or 0
+
+
+def _interrupt_on_termination() -> None:
+    """`kill` or an SSH hangup ends a headless run as Ctrl-C does: the session summary is still written."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupt)
 
 
 def _bench(args: argparse.Namespace) -> int:

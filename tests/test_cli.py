@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -159,6 +161,25 @@ def test_headless_into_a_closed_pipe_stops_quietly():
     process.stdout.close()  # like `| head -1`
     _, stderr = process.communicate(timeout=60)
     assert b"Traceback" not in stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_kill_or_hangup_ends_a_headless_run_with_its_summary(tmp_path, signum):
+    """`kill` (or an SSH session closing) is a clean stop: the summary reaches stdout and the history."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emojitui", "--source", "demo", "--headless"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=os.environ | {"EMOJITUI_DATA_DIR": str(tmp_path)},
+    )
+    process.stdout.readline()
+    process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0 and b"Traceback" not in stderr, stderr
+    assert "summary" in json.loads(stdout.splitlines()[-1])
+    (history,) = (tmp_path / "history").glob("*.jsonl")
+    assert json.loads(history.read_text().splitlines()[-1])["type"] == "summary"
 
 
 def test_bad_config_is_a_one_line_error(tmp_path, photos):

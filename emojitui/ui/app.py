@@ -3,6 +3,9 @@ only renders the updates it is sent (at most 10 a second) and turns keys into ac
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import threading
 import time
 from pathlib import Path
@@ -87,6 +90,10 @@ class EmojiApp(App[int]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for name in ("SIGTERM", "SIGHUP"):  # `kill` or an SSH hangup: quit as q does, summary written
+            with contextlib.suppress(AttributeError, NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(getattr(signal, name), self.action_quit_app)
         small = self.size.width < SMALL_TERMINAL[0] or self.size.height < SMALL_TERMINAL[1]
         self.query_one(Preview).display = self.want_preview and not small
         if self.startup_notice:
@@ -189,6 +196,10 @@ class EmojiApp(App[int]):
 
     def on_unmount(self) -> None:
         self._stop_processing()
+        loop = asyncio.get_running_loop()
+        for name in ("SIGTERM", "SIGHUP"):
+            with contextlib.suppress(AttributeError, NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(getattr(signal, name))
 
     def action_pause(self) -> None:
         self.paused = not self.paused
