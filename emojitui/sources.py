@@ -85,27 +85,53 @@ def read_image(path: Path) -> np.ndarray:
 
 
 class StillSource:
-    """One or more still images; `hold` seconds each when live, else each image once."""
+    """One or more still images; `hold` seconds each when live, else each image once.
+
+    Images are given decoded or as paths decoded when shown (one kept at a time): a folder of
+    500 phone photos would otherwise need gigabytes before the first frame. A file that turns
+    out unreadable when its turn comes is dropped and named in `skipped`.
+    """
 
     live = False
 
-    def __init__(self, images: list[tuple[str, np.ndarray]], name: str, hold: float | None = None, fps: float = 15.0):
+    def __init__(
+        self, images: list[tuple[str, np.ndarray | Path]], name: str, hold: float | None = None, fps: float = 15.0
+    ):
         self.images, self.name, self.hold, self.fps = images, name, hold, fps
         self.index = 0
         self.current_name = images[0][0]
+        self.skipped: list[str] = []
+        self._decoded: tuple[int, np.ndarray] | None = None
 
     def read(self) -> Frame | None:
-        count = len(self.images)
-        if self.hold is None:
-            if self.index >= count:
+        while self.images:
+            if self.hold is None:
+                if self.index >= len(self.images):
+                    return None
+                position = self.index
+            else:
+                position = int(self.index / (self.hold * self.fps)) % len(self.images)
+            image = self._image(position)
+            if image is None:
+                self.skipped.append(self.images.pop(position)[0])
+                self._decoded = None
+                continue
+            self.current_name = self.images[position][0]
+            frame = Frame(image, self.index / self.fps, self.index)
+            self.index += 1
+            return frame
+        return None
+
+    def _image(self, position: int) -> np.ndarray | None:
+        image = self.images[position][1]
+        if isinstance(image, np.ndarray):
+            return image
+        if self._decoded is None or self._decoded[0] != position:
+            try:
+                self._decoded = (position, read_image(image))
+            except SourceError:
                 return None
-            position = self.index
-        else:
-            position = int(self.index / (self.hold * self.fps)) % count
-        self.current_name, image = self.images[position]
-        frame = Frame(image, self.index / self.fps, self.index)
-        self.index += 1
-        return frame
+        return self._decoded[1]
 
     def reopen(self) -> bool:
         return False
@@ -115,19 +141,20 @@ class StillSource:
 
 
 def open_folder(path: Path, hold: float | None) -> StillSource:
+    """The folder's images in name order; the first readable one is checked now, the rest when shown."""
     try:
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     except OSError as exc:
         raise SourceError(f"{path}: cannot read the folder ({exc.strerror})") from None
-    images = []
-    for file in files:
+    for index, file in enumerate(files):
         try:
-            images.append((str(file), read_image(file)))
+            first = read_image(file)
         except SourceError as exc:
             print(f"skipping {exc}", file=sys.stderr)
-    if not images:
-        raise SourceError(f"{path}: no readable images in this folder")
-    return StillSource(images, str(path), hold)
+            continue
+        images: list[tuple[str, np.ndarray | Path]] = [(str(file), first)]
+        return StillSource(images + [(str(f), f) for f in files[index + 1 :]], str(path), hold)
+    raise SourceError(f"{path}: no readable images in this folder")
 
 
 class VideoSource:

@@ -5,6 +5,7 @@ import struct
 import sys
 import time
 import types
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -54,8 +55,14 @@ def test_image_folder_and_demo_sources(tmp_path):
     for n in range(3):
         cv2.imwrite(str(folder / f"{n}.jpg"), numbered_frames(3)[n])
     (folder / "notes.txt").write_text("not an image")
+    (folder / "1b.jpg").write_bytes(b"not a jpeg either")  # found unreadable only when its turn comes
     source = open_source(str(folder), live_stills=False)
-    assert sum(1 for _ in iter(source.read, None)) == 3
+    assert [Path(name).name for name, _ in source.images[1:]] == ["1.jpg", "1b.jpg", "2.jpg"], "decoded when shown"
+    shown = [frame.image[0, 0].tolist() for frame in iter(source.read, None)]
+    assert len(shown) == 3 and source.skipped == [str(folder / "1b.jpg")]
+    assert [f.index for f in iter(open_source(str(folder), live_stills=False).read, None)] == [0, 1, 2]
+    slideshow = open_source(str(folder), live_stills=True)
+    assert len({slideshow.read().image.tobytes() for _ in range(int(3 * slideshow.hold * slideshow.fps) + 2)}) == 3
     demo = DemoSource(live=False)
     assert demo.read().image.shape == (480, 640, 3)
     assert demo.total_frames >= 30 * 3 * 5
