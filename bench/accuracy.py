@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 
 from emojitui.classifier import ExpressionClassifier
-from emojitui.faces import FER_CROP_SCALE, FER_CROP_SHIFT_UP, FaceDetector, crop_face
+from emojitui.engine_config import FER_CROP_SCALE, FER_CROP_SHIFT_UP
+from emojitui.faces import FaceDetector, crop_face
 from emojitui.shared.emotions import CLASS_NAMES
 
 DEFAULT_FRAMING = (FER_CROP_SCALE, FER_CROP_SHIFT_UP)  # what the app crops with

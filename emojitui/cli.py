@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from emojitui import __version__, locations
+from emojitui.engine_config import EngineConfig
 from emojitui.errors import UserError
-from emojitui.pipeline import EngineConfig
 
 EXAMPLES = """examples:
   emojitui                              live from the first camera (the demo when there is none)
@@ -134,6 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except ImportError as exc:  # a wheel that does not load here (dlib-bin, OpenCV, LiteRT): say which, once
+        print(
+            f"emojitui: {exc.name or 'a dependency'} cannot be loaded ({exc}): reinstall with `just setup-app` "
+            "(wheels exist for x86_64 and aarch64 Linux with Python 3.11+)",
+            file=sys.stderr,
+        )
+        return 1
     except BrokenPipeError:  # `emojitui --headless | head`: the reader left, we stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

@@ -15,9 +15,7 @@ import cv2
 import dlib
 import numpy as np
 
-# Framing measured on 467 PublicTest faces (see the README, "How the defaults were chosen").
-FER_CROP_SCALE = 1.12
-FER_CROP_SHIFT_UP = 0.06
+from emojitui.engine_config import FER_CROP_SCALE, FER_CROP_SHIFT_UP
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,28 +8,18 @@ frames, one classifier call for all faces, and no logging.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from emojitui.classifier import ExpressionClassifier
-from emojitui.faces import FER_CROP_SCALE, FER_CROP_SHIFT_UP, Box, FaceDetector, FaceTracker, crop_face
+from emojitui.engine_config import EngineConfig
+from emojitui.faces import Box, FaceDetector, FaceTracker, crop_face
 from emojitui.history import EmotionEvent, SessionHistory
 from emojitui.shared.emotions import DEFAULT_EMOJI, EmojiChoice
-from emojitui.smoothing import LabelSmoother, SmoothingConfig
+from emojitui.smoothing import LabelSmoother
 from emojitui.sources import Frame
-
-
-@dataclass(frozen=True, slots=True)
-class EngineConfig:
-    """Detection and smoothing settings; defaults chosen by measurement (see the README)."""
-
-    detect_width: int = 400
-    detect_every: int = 3
-    crop_scale: float = FER_CROP_SCALE
-    crop_shift_up: float = FER_CROP_SHIFT_UP
-    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
 
 
 @dataclass(slots=True)

@@ -182,6 +182,22 @@ def test_kill_or_hangup_ends_a_headless_run_with_its_summary(tmp_path, signum):
     assert json.loads(history.read_text().splitlines()[-1])["type"] == "summary"
 
 
+def without_dlib_and_opencv(*args: str) -> subprocess.CompletedProcess:
+    """`emojitui ARGS` in a process where `import dlib` and `import cv2` fail, as a wheel built for another
+    platform would."""
+    script = (
+        "import sys; sys.modules.update(dlib=None, cv2=None); from emojitui.cli import main; "
+        f"sys.exit(main({list(args)!r}))"
+    )
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60)
+
+
+def test_a_dependency_that_cannot_load_is_a_one_line_error(photos):
+    assert_one_line_error(without_dlib_and_opencv("--image", str(photos / "obama.jpg")), "cannot be loaded")
+    help_text = without_dlib_and_opencv("--help")
+    assert help_text.returncode == 0 and "examples:" in help_text.stdout, "--help needs neither dlib nor OpenCV"
+
+
 def test_bad_config_is_a_one_line_error(tmp_path, photos):
     config = tmp_path / "config.toml"
     config.write_text('emoji = "x"\n')

@@ -1,0 +1,26 @@
+"""The engine's tunable settings, importable without OpenCV or dlib.
+
+The command line reads its defaults from here before anything heavy loads, so `--help` is
+instant and a broken OpenCV or dlib install fails as one line, not at import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from emojitui.smoothing import SmoothingConfig
+
+# Framing measured on 467 PublicTest faces (see the README, "How the defaults were chosen").
+FER_CROP_SCALE = 1.12
+FER_CROP_SHIFT_UP = 0.06
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Detection and smoothing settings; defaults chosen by measurement (see the README)."""
+
+    detect_width: int = 400
+    detect_every: int = 3
+    crop_scale: float = FER_CROP_SCALE
+    crop_shift_up: float = FER_CROP_SHIFT_UP
+    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
