@@ -55,7 +55,7 @@ class LatestFrameCapture(threading.Thread):
                         continue
                     break
                 if self.mirror:
-                    frame.image = cv2.flip(frame.image, 1)
+                    frame.image, frame.mirrored = cv2.flip(frame.image, 1), True
                 if self.pace and not self.source.live:
                     delay = (clock_offset or 0.0) + frame.time - time.monotonic()
                     if clock_offset is None or delay < -RESYNC_S:

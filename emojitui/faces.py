@@ -97,6 +97,13 @@ class FaceTracker:
             track.age += 1
         return self.tracks
 
+    def mirror(self, frame_width: int) -> None:
+        """The frame was flipped left-right: flip the boxes and motion too, so each face keeps its id."""
+        for track in self.tracks:
+            box = track.box
+            track.box = Box(frame_width - box.x - box.w, box.y, box.w, box.h)
+            track.velocity = (-track.velocity[0], track.velocity[1])
+
     def update(self, detections: list[Box], frames_since_last: int = 1) -> list[Track]:
         """Greedy best-overlap matching; unmatched detections start new tracks."""
         pairs = sorted(

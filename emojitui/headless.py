@@ -62,7 +62,7 @@ def frames(source: FrameSource, mirror: bool) -> Iterator[Frame]:
     if not source.live:
         while (frame := source.read()) is not None:
             if mirror:
-                frame.image = frame.image[:, ::-1].copy()
+                frame.image, frame.mirrored = frame.image[:, ::-1].copy(), True
             yield frame
         return
     capture = LatestFrameCapture(source, mirror=mirror, on_status=lambda m: print(m, file=sys.stderr))

@@ -71,6 +71,7 @@ class Engine:
         self._frames = 0
         self._last_detection = 0
         self._still_detector: FaceDetector | None = None
+        self._mirrored = False
 
     @property
     def labels(self) -> list[str]:
@@ -82,6 +83,9 @@ class Engine:
     def process(self, frame: Frame, force_detect: bool = False) -> FrameResult:
         started = time.perf_counter()
         grey = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
+        if frame.mirrored != self._mirrored:  # `m` pressed: the same faces, on the other side
+            self.tracker.mirror(grey.shape[1])
+            self._mirrored = frame.mirrored
         detect = force_detect or self._frames % max(1, self.config.detect_every) == 0
         if detect:
             boxes = self.detector.detect(grey)

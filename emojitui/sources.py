@@ -37,6 +37,7 @@ class Frame:
     image: np.ndarray  # BGR uint8
     time: float
     index: int
+    mirrored: bool = False  # flipped left-right on the way in (`m`, --mirror)
 
 
 class FrameSource(Protocol):

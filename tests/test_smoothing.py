@@ -99,3 +99,17 @@ def test_a_steady_face_on_video_keeps_one_id_and_one_label(engine, photos, tmp_p
     assert all(len(r.faces) == 1 for r in results)
     assert {r.faces[0].id for r in results} == {1}
     assert len([e for r in results for e in r.events]) == 1, "the face's first label, then no flicker"
+
+
+def test_turning_mirror_on_keeps_each_face_and_its_id(engine, photos):
+    """`m` flips the frames: the face jumps to the other side, but it is the same face."""
+    from emojitui.sources import Frame
+
+    frame = place(cv2.imread(str(photos / "obama.jpg")), zoom=0.8, dx=-170)  # off-centre: its mirror does not overlap
+    plain = [Frame(frame, n / 30, n) for n in range(7)]
+    flipped = [Frame(cv2.flip(frame, 1), (7 + n) / 30, 7 + n, mirrored=True) for n in range(6)]
+    results = [engine.process(f) for f in plain + flipped]
+    assert all(len(r.faces) == 1 for r in results)
+    assert {r.faces[0].id for r in results} == {1}
+    before, after = results[6].faces[0].box, results[7].faces[0].box  # frame 7 is carried, not detected
+    assert after.x == pytest.approx(frame.shape[1] - before.x - before.w, abs=1)
