@@ -111,5 +111,6 @@ def test_turning_mirror_on_keeps_each_face_and_its_id(engine, photos):
     results = [engine.process(f) for f in plain + flipped]
     assert all(len(r.faces) == 1 for r in results)
     assert {r.faces[0].id for r in results} == {1}
-    before, after = results[6].faces[0].box, results[7].faces[0].box  # frame 7 is carried, not detected
+    assert results[7].stages_ms["detected"] == 0.0, "frame 7's box is carried by the tracker, not detected"
+    before, after = results[6].faces[0].box, results[7].faces[0].box
     assert after.x == pytest.approx(frame.shape[1] - before.x - before.w, abs=1)

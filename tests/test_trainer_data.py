@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 import pytest
 
-from emojitui.shared.emotions import CLASS_NAMES
 from trainer.data import DataError, load_dataset, resolve_data_dir
 
 FOLDERS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
@@ -61,9 +60,11 @@ def test_cache_is_reused_and_refreshed(tmp_path):
     root = make_folder_dataset(tmp_path / "fer")
     cache = tmp_path / "cache"
     first = load_dataset(root, cache)
-    assert len(list(cache.glob("*.npz"))) == 1
+    (stored,) = cache.glob("*.npz")
+    written = stored.stat().st_mtime_ns
     again = load_dataset(root, cache)
     assert np.array_equal(first["train"].images, again["train"].images)
+    assert stored.stat().st_mtime_ns == written, "read back, not decoded and stored again"
     cv2.imwrite(str(root / "train/happy/Training_new.jpg"), face(999))
     assert len(load_dataset(root, cache)["train"]) == 29
 
@@ -73,10 +74,13 @@ def test_cache_follows_the_files_not_the_path_to_them(tmp_path):
     root = make_folder_dataset(tmp_path / "fer")
     cache = tmp_path / "cache"
     load_dataset(root, cache)
+    (stored,) = cache.glob("*.npz")
+    written = stored.stat().st_mtime_ns
     (tmp_path / "elsewhere").symlink_to(root)
     load_dataset(tmp_path / "elsewhere", cache)
     load_dataset(root, cache, seed=7)
-    assert len(list(cache.glob("*.npz"))) == 1, "official splits: neither the path nor the seed matters"
+    assert list(cache.glob("*.npz")) == [stored], "official splits: neither the path nor the seed matters"
+    assert stored.stat().st_mtime_ns == written
 
 
 def test_cache_of_a_prefix_less_folder_depends_on_the_seed(tmp_path):
@@ -153,8 +157,7 @@ def write_csv(path: Path, header: str = "emotion,pixels,Usage", rows: int = 3) -
 def test_csv_form(tmp_path):
     data = load_dataset(write_csv(tmp_path / "fer2013.csv"))
     assert [len(data[s]) for s in ("train", "val", "test")] == [3, 3, 3]
-    assert data["train"].labels.tolist() == [0, 1, 2]
-    assert CLASS_NAMES[0] == "angry"
+    assert data["train"].labels.tolist() == [0, 1, 2], "CSV codes are FER-2013's: 0 angry, 1 disgust, 2 fear"
     assert data.skipped == {"bad csv row": 1}
     assert load_dataset(tmp_path)["test"].images.shape == (3, 48, 48), "a folder holding fer2013.csv works too"
 

@@ -18,8 +18,10 @@ from emojitui.shared.model_card import read_card
 from tests.test_trainer_data import make_folder_dataset
 from trainer.augment import AugmentConfig, TrainingBatches, one_hot
 from trainer.cli import main as trainer_main
-from trainer.data import load_dataset
+from trainer.data import Split, load_dataset
+from trainer.evaluate import evaluate_model
 from trainer.export import ExportError, export_and_report
+from trainer.noise import camera_noise
 from trainer.recipe import Recipe
 from trainer.run_folder import RunError, RunFolder, read_json
 from trainer.teachers import teacher_targets, teacher_views
@@ -166,6 +168,10 @@ def test_shifted_teacher_targets_stay_mirror_symmetric_and_differ_from_flip_only
     assert not np.allclose(shifted, flip_only, atol=1e-4)
     reread = teacher_targets((str(model_path),), images, RunFolder(tmp_path / "f"), lambda _: None, shift=2)
     assert np.allclose(reread, shifted, atol=1e-6), "targets kept for other views are not reused"
+    others = np.ascontiguousarray(images[::-1])  # as many images, other faces
+    assert np.allclose(
+        teacher_targets((str(model_path),), others, RunFolder(tmp_path / "f"), lambda _: None, shift=2), shifted[::-1]
+    ), "nor targets kept for other images"
 
 
 def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):
@@ -178,10 +184,12 @@ def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):
     test_metrics = card.metrics["test_int8"]
     assert card.recipe["epochs_run"] == 2
     assert set(test_metrics["per_class"]) == set(CLASS_NAMES)
-    assert 0.0 <= test_metrics["accuracy"] <= 1.0 and test_metrics["images"] == 14
+    assert test_metrics["images"] == 14
+    assert test_metrics["accuracy"] == evaluate_model(models / "emotion.tflite", data["test"])["accuracy"]
     assert (models / "confusion_matrix.png").stat().st_size > 1000
     assert (models / "training_curves.png").stat().st_size > 1000
-    assert 0.0 <= card.metrics["val_camera_noise_int8_accuracy"] <= 1.0
+    noisy = evaluate_model(models / "emotion.tflite", Split(camera_noise(data["val"].images), data["val"].labels))
+    assert card.metrics["val_camera_noise_int8_accuracy"] == noisy["accuracy"]
     assert card.metrics["val_sad_images"] == 2 and 0 <= card.metrics["val_camera_noise_predicted_sad"] <= 14
     assert card.data["batch_norm_statistics"].startswith(("recomputed: ", "as trained: "))
     page = (models / "README.md").read_text()
@@ -216,9 +224,12 @@ def test_export_that_fails_its_check_leaves_the_shipped_model_alone(tiny_run):
     data, run, root, _ = tiny_run
     models = root / "untouched"
     models.mkdir()
+    shipped = {"emotion.tflite": b"the shipped model", "emotion.json": b'{"the": "shipped card"}'}
+    for name, content in shipped.items():
+        (models / name).write_bytes(content)
     with pytest.raises(ExportError, match="below float"):
         export_and_report(data, run, models, tolerance_points=-1.0)
-    assert list(models.iterdir()) == []
+    assert {p.name: p.read_bytes() for p in models.iterdir()} == shipped
 
 
 def exported_tiny_model(tiny_run) -> Path:

@@ -55,7 +55,7 @@ async def test_live_panels_snapshot_pause_and_quit(engine, video, tmp_path):
         assert all(name in bars for name in engine.labels) and "%" in bars
 
         await pilot.press("s")
-        await wait_for(pilot, lambda: list((tmp_path / "snaps").glob("*.png")))
+        await wait_for(pilot, lambda: list((tmp_path / "snaps").glob("*.json")))  # written after the PNG
         snapshot = next((tmp_path / "snaps").glob("*.json"))
         assert json.loads(snapshot.read_text())["faces"][0]["label"] == expected
 

@@ -32,6 +32,7 @@ def teacher_targets(
         "teachers": [{"file": t, "sha256": hashlib.sha256(Path(t).read_bytes()).hexdigest()} for t in teachers],
         "shift": shift,
         "images": len(images),
+        "images_sha256": hashlib.sha256(np.ascontiguousarray(images).data).hexdigest(),
     }
     key_file = run.teacher_targets.with_suffix(".json")
     if run.teacher_targets.is_file() and key_file.is_file() and read_json(key_file) == key:
