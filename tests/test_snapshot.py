@@ -5,11 +5,12 @@ import json
 import cv2
 import numpy as np
 
+from emojitui.locations import DEMO_DIR as BUNDLED  # real faces shipped with the app: no ../shared needed
 from emojitui.snapshot import save_snapshot
 
 
-def test_snapshot_draws_emoji_over_each_face_and_writes_probabilities(engine, photos, tmp_path):
-    image = cv2.imread(str(photos / "two_people.jpg"))
+def test_snapshot_draws_emoji_over_each_face_and_writes_probabilities(engine, tmp_path):
+    image = cv2.imread(str(BUNDLED / "06-two-people.jpg"))
     faces = engine.classify_still(image)
     assert len(faces) == 2
     png = save_snapshot(tmp_path, image, faces, engine.labels, "two_people.jpg")

@@ -10,6 +10,7 @@ import pytest
 from rich.console import Console
 
 from emojitui.history import SessionHistory
+from emojitui.locations import DEMO_DIR as BUNDLED  # real faces shipped with the app: no ../shared needed
 from emojitui.sources import open_source
 from emojitui.ui.app import EmojiApp
 from emojitui.ui.widgets.emoji_panel import EmojiPanel
@@ -20,8 +21,8 @@ from tests.conftest import place, write_video
 
 
 @pytest.fixture
-def video(photos, tmp_path):
-    photo = cv2.imread(str(photos / "obama.jpg"))
+def video(tmp_path):
+    photo = cv2.imread(str(BUNDLED / "02-obama.jpg"))
     return write_video(tmp_path / "face.avi", [place(photo, dx=(n % 20) - 10) for n in range(240)]), photo
 
 
@@ -85,8 +86,8 @@ async def test_live_panels_snapshot_pause_and_quit(engine, video, tmp_path):
     assert app.session_summary is not None and app.session_summary.faces == 1
 
 
-async def test_tab_cycles_faces_and_export_writes_csv(engine, photos, tmp_path):
-    photo = cv2.imread(str(photos / "two_people.jpg"))
+async def test_tab_cycles_faces_and_export_writes_csv(engine, tmp_path):
+    photo = cv2.imread(str(BUNDLED / "06-two-people.jpg"))
     path = write_video(tmp_path / "two.avi", [place(photo, size=(1126, 661))] * 200)
     engine.history = SessionHistory(tmp_path / "h.jsonl", 0.0, str(path))
     app = EmojiApp(engine, open_source(str(path)), snapshot_dir=tmp_path)
@@ -102,8 +103,8 @@ async def test_tab_cycles_faces_and_export_writes_csv(engine, photos, tmp_path):
     assert (tmp_path / "h.csv").read_text(encoding="utf-8").count("\n") >= 3
 
 
-async def test_end_of_video_keeps_the_app_open_and_says_so(engine, photos, tmp_path):
-    photo = cv2.imread(str(photos / "obama.jpg"))
+async def test_end_of_video_keeps_the_app_open_and_says_so(engine, tmp_path):
+    photo = cv2.imread(str(BUNDLED / "02-obama.jpg"))
     path = write_video(tmp_path / "short.avi", [place(photo)] * 5)
     app = EmojiApp(engine, open_source(str(path)))
     async with app.run_test(size=(80, 24)) as pilot:
