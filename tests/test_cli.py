@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from emojitui.locations import DEMO_DIR as BUNDLED  # real faces shipped with the app
 from emojitui.shared.emotions import CLASS_NAMES
 from tests.conftest import REPO, assert_one_line_error, place, run_cli, write_video
 
@@ -212,3 +213,38 @@ def test_bad_config_is_a_one_line_error(tmp_path, photos):
     assert result.returncode == 0, result.stderr
     (face,) = json.loads(result.stdout)["faces"]
     assert face["label"] == "happy" and face["emoji"] == "😊", "the config's emoji, not the default 😄"
+
+
+def test_mirror_flips_the_frames_a_file_is_read_in(tmp_path):
+    photo = cv2.imread(str(BUNDLED / "02-obama.jpg"))
+    video = write_video(tmp_path / "side.avi", [place(photo, zoom=0.8, dx=-150)] * 3)
+    boxes = {}
+    for flag in ("--no-mirror", "--mirror"):
+        result = run_cli("--source", str(video), "--headless", "--no-history", flag)
+        assert result.returncode == 0, result.stderr
+        boxes[flag] = json.loads(result.stdout.splitlines()[0])["faces"][0]["box"]
+    x, _, w, _ = boxes["--no-mirror"]
+    # dlib's boxes sit on an 8-pixel HOG grid (at 400 px wide), so a mirrored face's box is mirrored to about that
+    assert boxes["--mirror"][0] == pytest.approx(640 - x - w, abs=0.15 * w), "the face seen from the other side"
+    mirrored_x, _, mirrored_w, _ = boxes["--mirror"]
+    assert x + w / 2 < 320 < mirrored_x + mirrored_w / 2, "left of centre, then right of it"
+
+
+def test_history_lists_the_latest_session_and_says_when_there_is_none(tmp_path):
+    data = tmp_path / "data"
+    assert_one_line_error(run_cli("history", env={"EMOJITUI_DATA_DIR": str(data)}), "no session history")
+    photo = cv2.imread(str(BUNDLED / "02-obama.jpg"))
+    for name in ("first", "second"):
+        video = write_video(tmp_path / f"{name}.avi", [place(photo)] * 3)
+        assert run_cli("--source", str(video), "--headless", env={"EMOJITUI_DATA_DIR": str(data)}).returncode == 0
+    result = run_cli("history", env={"EMOJITUI_DATA_DIR": str(data)})
+    assert result.returncode == 0, result.stderr
+    sessions = sorted((data / "history").glob("session-*.jsonl"), key=lambda f: f.stat().st_mtime_ns)
+    assert len(sessions) == 2 and result.stdout.startswith(f"{sessions[-1]}: 1 events"), "the latest session"
+    assert "face 1" in result.stdout
+
+
+def test_out_of_range_engine_settings_are_one_line_errors(photos):
+    photo = str(photos / "obama.jpg")
+    assert_one_line_error(run_cli("--image", photo, "--detect-width", "40"), "--detect-width must be >= 80")
+    assert_one_line_error(run_cli("--image", photo, "--detect-every", "0"), "--detect-every >= 1")
