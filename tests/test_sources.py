@@ -3,6 +3,7 @@
 import os
 import struct
 import sys
+import threading
 import time
 import types
 from pathlib import Path
@@ -232,20 +233,48 @@ class NumberedFeed:
         pass
 
 
-def test_capture_hands_over_the_newest_frame_and_drops_stale_ones(tmp_path):
-    source = VideoSource(write_video(tmp_path / "v.avi", numbered_frames(60), fps=200))
-    capture = LatestFrameCapture(source, pace=True)
+class GatedFeed(NumberedFeed):
+    """Numbered frames, each read only when the test lets one through: capture steps without sleeps."""
+
+    def __init__(self, count):
+        super().__init__(count)
+        self.gate = threading.Semaphore(0)
+        self.reads = 0
+
+    def read(self):
+        self.reads += 1
+        self.gate.acquire()
+        return super().read()
+
+    def let_through(self, frames: int) -> None:
+        """Let `frames` reads return, then wait until the capture thread is back for the next (all published)."""
+        self._wait_for_reads(1)  # the thread is inside its first read
+        start = self.reads
+        for _ in range(frames):
+            self.gate.release()
+        self._wait_for_reads(start + frames)
+        assert self.reads == start + frames, "one read waiting at the gate, no more"
+
+    def _wait_for_reads(self, count: int) -> None:
+        deadline = time.monotonic() + 10
+        while self.reads < count and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert self.reads >= count, f"{self.reads} reads, expected {count}"
+
+
+def test_capture_hands_over_the_newest_frame_and_counts_the_stale_ones():
+    feed = GatedFeed(10)
+    capture = LatestFrameCapture(feed, pace=False)
     capture.start()
-    taken = []
-    while not capture.ended:
-        frame = capture.latest(timeout=1.0)
-        if frame is not None:
-            taken.append(frame.index)
-            time.sleep(0.03)  # a slow consumer: ~6 source frames pass per frame taken
+    feed.let_through(4)
+    assert capture.latest(timeout=1.0).index == 3, "the newest of four, not the oldest"
+    assert capture.dropped == 3 and capture.latest(timeout=0.05) is None, "three never seen; nothing twice"
+    feed.let_through(6)
+    assert capture.latest(timeout=1.0).index == 9, "the last frame is not lost"
+    assert capture.dropped == 8
+    feed.gate.release()  # the end of the feed
     capture.stop()
-    assert taken == sorted(taken) and len(set(taken)) == len(taken), "never an old or repeated frame"
-    assert capture.dropped > 5 and len(taken) < 55
-    assert taken[-1] == 59, "the last frame is not lost"
+    assert capture.ended
 
 
 def test_capture_mirrors_and_pauses(tmp_path):
