@@ -133,8 +133,9 @@ def test_bench_prints_the_fixed_json_form():
     result = run_cli("bench", "--source", "demo", "--frames", "40", "--json")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert payload["frames"] == 40 and payload["fps"] > 0
-    assert set(payload["stages_ms"]) == {"capture", "detect", "classify", "total"}
+    assert set(payload) == {"frames", "fps", "stages_ms", "mean_ms", "source"}
+    assert payload["frames"] == 40 and payload["fps"] > 0 and payload["source"] == "demo"
+    assert set(payload["stages_ms"]) == set(payload["mean_ms"]) == {"capture", "detect", "classify", "total"}
 
 
 def test_history_command_exports_csv(tmp_path, photos):

@@ -6,6 +6,7 @@ import io
 import json
 
 import cv2
+import numpy as np
 import pytest
 from rich.console import Console
 
@@ -73,8 +74,11 @@ async def test_live_panels_snapshot_pause_and_quit(engine, video, tmp_path):
         assert preview.display, "120x40 is large enough for the preview"
         await pilot.press("v")
         assert not preview.display
+        face_id = app.faces[0].id
         await pilot.press("m")
         assert app.capture.mirror
+        await wait_for(pilot, lambda: app.processor.last_result.frame.mirrored)
+        assert [f.id for f in app.processor.last_result.faces] == [face_id], "mirrored, the same face"
         await pilot.press("question_mark")
         assert app.screen.__class__.__name__ == "HelpScreen"
         await pilot.press("escape")
@@ -97,6 +101,12 @@ async def test_tab_cycles_faces_and_export_writes_csv(engine, tmp_path):
         await pilot.press("tab")
         assert app.selected_id != first
         assert "face 2 of 2" in app.query_one(EmojiPanel).border_subtitle
+        await wait_for(pilot, lambda: app.processor.last_result.frame.index > 10)
+        selected, other = sorted(app.faces, key=lambda f: f.id != app.selected_id)
+        assert selected.label.upper() in rendered(app.query_one(EmojiPanel)), "the big emoji is the selected face's"
+        bars = rendered(app.query_one(ProbabilityBars))
+        shows = [all(f"{p * 100:.0f}%" in bars for p in face.probabilities) for face in (selected, other)]
+        assert shows[0] and (not shows[1] or np.allclose(selected.probabilities, other.probabilities, atol=0.01))
         await pilot.press("e")
         await wait_for(pilot, lambda: (tmp_path / "h.csv").is_file())
         await pilot.press("q")
