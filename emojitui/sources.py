@@ -325,6 +325,8 @@ def parse_resolution(text: str | None) -> tuple[int, int] | None:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise UserError(f"resolution {text!r} must look like 640x480") from None
+    if not (1 <= width <= 16384 and 1 <= height <= 16384):
+        raise UserError(f"resolution {text!r} must be two sizes from 1 to 16384, like 640x480")
     return width, height
 
 
@@ -341,7 +343,7 @@ def open_source(
         return DemoSource(live=demo_live)
     if spec == "picamera":
         return PiCameraSource(resolution)
-    if spec.isdigit():
+    if spec.isascii() and spec.isdigit():  # "²" is a digit to str.isdigit, not to int()
         return CameraSource(int(spec), resolution)
     path = Path(spec).expanduser()
     if spec.startswith("/dev/video"):

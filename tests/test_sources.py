@@ -206,6 +206,14 @@ def test_resolution_parsing():
     assert parse_resolution("640x480") == (640, 480)
     with pytest.raises(UserError, match="640x480"):
         parse_resolution("big")
+    for nonsense in ("0x0", "-640x480", "640x99999"):
+        with pytest.raises(UserError, match="from 1 to 16384"):
+            parse_resolution(nonsense)
+
+
+def test_a_superscript_digit_is_not_a_camera_index():
+    with pytest.raises(SourceError, match="no such file, folder or camera"):
+        open_source("²")  # str.isdigit says yes; int() would raise a traceback
 
 
 class NumberedFeed:
