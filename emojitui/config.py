@@ -28,8 +28,14 @@ def load_emoji_table(path: Path | None, required: bool = False) -> dict[str, Emo
             raise UserError(f"config file {path} not found")
         return table
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"config file {path} cannot be read ({exc.strerror}): check its permissions") from None
+    except UnicodeDecodeError:
+        raise UserError(f"config file {path} is not UTF-8 text: save it as UTF-8 TOML") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise UserError(f"config file {path} is not valid TOML ({exc}): fix or remove it") from None
     section = raw.get("emoji", {})
     if not isinstance(section, dict):
