@@ -209,7 +209,7 @@ def test_bad_config_is_a_one_line_error(tmp_path, photos):
     config.write_text('[emoji]\ngrumpy = "x"\n')
     assert_one_line_error(run_cli("--config", str(config), "--image", str(photos / "obama.jpg")), "unknown class")
     assert_one_line_error(run_cli("--config", str(tmp_path / "none.toml"), "--image", "x.jpg"), "not found")
-    config.write_bytes(b"[emoji]\nhappy = \"\xff\"\n")  # Latin-1 from an old editor
+    config.write_bytes(b'[emoji]\nhappy = "\xff"\n')  # Latin-1 from an old editor
     assert_one_line_error(run_cli("--config", str(config), "--image", str(photos / "obama.jpg")), "is not UTF-8")
     config.write_text('[emoji]\nhappy = ["😊", "😃"]\n')
     result = run_cli("--config", str(config), "--image", str(photos / "obama.jpg"), "--json")
