@@ -14,6 +14,7 @@ from pathlib import Path
 from emojitui import __version__, locations
 from emojitui.engine_config import EngineConfig
 from emojitui.errors import UserError
+from emojitui.signals import QUIT_SIGNALS
 
 EXAMPLES = """examples:
   emojitui                              live from the first camera (the demo when there is none)
@@ -234,9 +235,8 @@ def _interrupt_on_termination() -> None:
     def interrupt(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), interrupt)
+    for number in QUIT_SIGNALS:
+        signal.signal(number, interrupt)
 
 
 def _bench(args: argparse.Namespace) -> int:

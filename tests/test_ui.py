@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 
 import cv2
 import numpy as np
@@ -12,6 +14,7 @@ from rich.console import Console
 
 from emojitui.history import SessionHistory
 from emojitui.locations import DEMO_DIR as BUNDLED  # real faces shipped with the app: no ../shared needed
+from emojitui.signals import QUIT_SIGNALS
 from emojitui.sources import open_source
 from emojitui.ui.app import EmojiApp
 from emojitui.ui.widgets.emoji_panel import EmojiPanel
@@ -88,6 +91,26 @@ async def test_live_panels_snapshot_pause_and_quit(engine, video, tmp_path):
     assert records[0]["type"] == "start" and records[-1]["type"] == "summary"
     assert any(r["type"] == "event" and r["emotion"] == expected for r in records)
     assert app.session_summary is not None and app.session_summary.faces == 1
+
+
+@pytest.mark.parametrize("signum", QUIT_SIGNALS, ids=lambda number: number.name)
+async def test_kill_or_hangup_quits_the_app_with_its_summary(engine, video, tmp_path, signum):
+    """`kill` or an SSH hangup during a live session ends it as `q` does: exit 0, summary on disk."""
+    path, _ = video
+    history_path = tmp_path / "history.jsonl"
+    engine.history = SessionHistory(history_path, 0.0, str(path))
+    app = EmojiApp(engine, open_source(str(path)))
+    unhandled = signal.signal(signum, lambda *_: None)  # without the app's handler: a timeout, not a dead test run
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.faces)
+            os.kill(os.getpid(), signum)
+            await wait_for(pilot, lambda: app.session_summary is not None, seconds=5.0)
+    finally:
+        signal.signal(signum, unhandled)
+    assert app.return_code == 0
+    records = [json.loads(line) for line in history_path.read_text().splitlines()]
+    assert records[-1]["type"] == "summary" and app.session_summary.faces == 1
 
 
 async def test_tab_cycles_faces_and_export_writes_csv(engine, tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import threading
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from emojitui.errors import UserError
 from emojitui.history import SessionSummary, export_csv
 from emojitui.pipeline import Engine, FaceResult
 from emojitui.shared.emotions import DEFAULT_EMOJI, EmojiChoice
+from emojitui.signals import QUIT_SIGNALS
 from emojitui.sources import FrameSource
 from emojitui.ui.help import HelpScreen
 from emojitui.ui.messages import FrameUpdate, ProcessingFailed, SourceEnded, SourceStatus
@@ -91,9 +91,9 @@ class EmojiApp(App[int]):
 
     def on_mount(self) -> None:
         loop = asyncio.get_running_loop()
-        for name in ("SIGTERM", "SIGHUP"):  # `kill` or an SSH hangup: quit as q does, summary written
-            with contextlib.suppress(AttributeError, NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(getattr(signal, name), self.action_quit_app)
+        for number in QUIT_SIGNALS:  # `kill` or an SSH hangup: quit as q does, summary written
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(number, self.action_quit_app)
         small = self.size.width < SMALL_TERMINAL[0] or self.size.height < SMALL_TERMINAL[1]
         self.query_one(Preview).display = self.want_preview and not small
         if self.startup_notice:
@@ -197,9 +197,9 @@ class EmojiApp(App[int]):
     def on_unmount(self) -> None:
         self._stop_processing()
         loop = asyncio.get_running_loop()
-        for name in ("SIGTERM", "SIGHUP"):
-            with contextlib.suppress(AttributeError, NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(getattr(signal, name))
+        for number in QUIT_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(number)
 
     def action_pause(self) -> None:
         self.paused = not self.paused
