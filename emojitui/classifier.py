@@ -29,7 +29,10 @@ class ExpressionClassifier:
         self.path = model_path
         self.flip_average = flip_average
         if not model_path.is_file():
-            raise ModelError(f"model file {model_path} not found: pass --model PATH or run `just train`")
+            raise ModelError(
+                f"model file {model_path} not found: pass --model PATH or set EMOJITUI_MODEL"
+                " (in a checkout, `git checkout -- models/` restores the shipped one)"
+            )
         try:
             self.card: ModelCard = read_card(card_path_for(model_path))
         except ModelCardError as exc:

@@ -220,6 +220,22 @@ def test_a_mixed_bfloat16_run_trains_in_bfloat16_and_exports_from_a_float32_copy
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=0.02)
 
 
+def test_export_over_a_better_model_says_so_and_how_to_get_it_back(tiny_run, tmp_path, capsys, model_path):
+    """A short trial exported into `models/` replaces the shipped model; the user is told, not left to find out."""
+    data, run, _, _ = tiny_run
+    models = tmp_path / "models"
+    models.mkdir()
+    shipped_card = read_card(model_path.with_suffix(".json"))
+    (models / "emotion.json").write_text(model_path.with_suffix(".json").read_text())
+    (models / "emotion.tflite").write_bytes(model_path.read_bytes())
+    assert export_and_report(data, run, models, tolerance_points=100.0) == 0
+    warning = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and f"{shipped_card.metrics['val_int8_accuracy']:.2%}" in warning[0]
+    assert "--models DIR" in warning[0]
+    assert export_and_report(data, run, models, tolerance_points=100.0) == 0
+    assert "warning:" not in capsys.readouterr().out, "replacing an equal model is not a downgrade"
+
+
 def test_export_that_fails_its_check_leaves_the_shipped_model_alone(tiny_run):
     data, run, root, _ = tiny_run
     models = root / "untouched"
@@ -283,3 +299,20 @@ def test_the_command_line_trains_exports_and_reexports_a_tiny_run(tiny_run, tmp_
     assert capsys.readouterr().out.count("converting") == 2, "both exported the run"
     assert trainer_main(["train", *common, "--resume", "--recipe", str(tmp_path / "none.json")]) == 1
     assert "fix the JSON in" in capsys.readouterr().err
+
+
+def test_a_warm_start_from_a_shipped_file_continues_its_network_without_restating_it(tiny_run, tmp_path):
+    """`--init-from X.tflite` with a recipe of other fields trains X's network (from its card), not the default."""
+    model = exported_tiny_model(tiny_run)
+    recipe = tmp_path / "more.json"
+    recipe.write_text(json.dumps({"batch_size": 8, "warmup_epochs": 1, "peak_lr": 0.01}))
+    common = ["--data", str(tiny_run[2] / "fer"), "--cache", str(tmp_path), "--restarts", "0", "--epochs", "1"]
+    warm = ["--out", str(tmp_path / "more"), "--init-from", str(model), "--recipe", str(recipe)]
+    assert trainer_main(["train", *common, *warm]) == 0
+    trained = read_json(tmp_path / "more" / "recipe.json")
+    assert trained["stem"] == TINY["stem"] and trained["stages"] == [list(s) for s in TINY["stages"]]
+    assert trained["peak_lr"] == 0.01, "the recipe file's own fields still win"
+    restated = tmp_path / "restated.json"
+    restated.write_text(json.dumps({"batch_size": 8, "stem": 4}))  # narrower: nothing to copy
+    again = ["--out", str(tmp_path / "restated"), "--init-from", str(model), "--recipe", str(restated)]
+    assert trainer_main(["train", *common, *again]) == 1, "a shape the file cannot fill is still refused"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported when a command runs, so `--help` needs no OpenCV, Keras or TensorFlow
     from trainer.data import Dataset
+    from trainer.recipe import Recipe
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_RUN = REPO / "runs" / "emotion"
@@ -145,13 +146,12 @@ def _run(args: argparse.Namespace) -> int:
             return 2
         return evaluate_command(args.model, _dataset(args), args.split, args.out, args.pixels)
     from trainer.chain import RESTARTS, final_folder, train_chain
-    from trainer.recipe import Recipe
 
     restarts = RESTARTS if args.restarts is None else RESTARTS[: args.restarts]
     if args.command == "export":
         dataset, shipped = _dataset(args), final_folder(args.out, len(restarts))
     else:
-        recipe = Recipe.with_overrides(args.recipe) if args.recipe else Recipe()  # a bad file fails before decoding
+        recipe = _recipe(args.recipe, args.init_from)  # a bad file fails before decoding
         if args.epochs:
             recipe.epochs = args.epochs
         if args.batch_size:
@@ -173,6 +173,36 @@ def _run(args: argparse.Namespace) -> int:
 
         return export_and_report(dataset, shipped, args.models, args.tolerance)
     return 0
+
+
+# The recipe fields that fix a network's shape: a warm start takes them from its source unless told otherwise.
+ARCHITECTURE_FIELDS = ("stem", "stages", "full_resolution")
+
+
+def _recipe(recipe_file: Path | None, init_from: Path | None) -> Recipe:
+    """The default recipe with `--recipe`'s fields, on top of the network shape `--init-from` was trained with
+    (its model card, or its run's recipe.json), so `--init-from models/emotion.tflite` continues that network."""
+    from trainer.recipe import Recipe
+    from trainer.run_folder import read_json
+
+    given = read_json(recipe_file, f"fix the JSON in {recipe_file}") if recipe_file else {}
+    inherited = {name: value for name, value in _source_recipe(init_from).items() if name in ARCHITECTURE_FIELDS}
+    return Recipe().replaced(inherited | given, str(recipe_file or init_from or "recipe"))
+
+
+def _source_recipe(init_from: Path | None) -> dict:
+    """The recipe a warm start's source recorded: the card beside a .tflite, recipe.json beside a .keras; {} if none."""
+    from emojitui.shared.model_card import ModelCardError, card_path_for, read_card
+    from trainer.run_folder import RunError, read_json
+
+    if init_from is None:
+        return {}
+    try:
+        if init_from.suffix == ".tflite":
+            return dict(read_card(card_path_for(init_from)).recipe)
+        return read_json(init_from.parent / "recipe.json")
+    except (ModelCardError, RunError):  # no record: the recipe's own shape, checked against the weights later
+        return {}
 
 
 def _dataset(args: argparse.Namespace) -> Dataset:

@@ -18,7 +18,7 @@ import numpy as np
 
 from emojitui.shared.atomic import write_bytes_atomic, write_text_atomic
 from emojitui.shared.emotions import CLASS_NAMES
-from emojitui.shared.model_card import InputSpec, ModelCard, card_path_for, write_card
+from emojitui.shared.model_card import InputSpec, ModelCard, ModelCardError, card_path_for, read_card, write_card
 from trainer.batchnorm import STAT_IMAGES, recompute_batch_norm
 from trainer.data import Dataset, Split
 from trainer.evaluate import evaluate_model
@@ -131,6 +131,7 @@ def export_and_report(dataset: Dataset, run: RunFolder, models: Path, tolerance_
         latency = median_latency_ms(candidate)
 
     model_path = models / "emotion.tflite"
+    downgrade = _downgrade_warning(model_path, int8_val["accuracy"])
     write_bytes_atomic(model_path, tflite)
     sad = CLASS_NAMES.index("sad")
     state = run.read_state()
@@ -177,4 +178,22 @@ def export_and_report(dataset: Dataset, run: RunFolder, models: Path, tolerance_
     write_text_atomic(models / "README.md", model_readme(card))
     print(format_report(int8_test, names))
     print(f"wrote {model_path} ({len(tflite) / 1024:.0f} KiB, {latency:.2f} ms/face) and its card")
+    if downgrade:
+        print(downgrade)
     return 0
+
+
+def _downgrade_warning(model_path: Path, new_val_accuracy: float) -> str | None:
+    """A warning when the file about to be replaced scored higher on PublicTest: a short trial run
+    exported into `models/` would otherwise quietly swap out the shipped model."""
+    try:
+        old = read_card(card_path_for(model_path)).metrics.get("val_int8_accuracy")
+    except (OSError, ModelCardError):
+        return None
+    if not isinstance(old, int | float) or old <= new_val_accuracy:
+        return None
+    return (
+        f"warning: the model this replaced in {model_path.parent} read {old:.2%} int8 PublicTest, this one"
+        f" {new_val_accuracy:.2%}; `git checkout -- {model_path.parent}` restores it where tracked;"
+        " pass --models DIR for trials"
+    )

@@ -94,7 +94,7 @@ def model_readme(card: ModelCard) -> str:
 
 `emotion.tflite` is a full-integer int8 TFLite classifier of the 7 FER-2013 expressions;
 `emotion.json` is its machine-readable card (the app reads the labels and input spec from it).
-Exported by the trainer ({card.created}); `just train` rebuilds it (see Reproduce).
+Exported by the trainer ({card.created}); `just train` trains its recipe anew (see Reproduce).
 
 ## Results on FER-2013 PrivateTest ({test["images"]} images, int8 file, single crop)
 
@@ -152,4 +152,7 @@ PublicTest and {data["test_images"]:,} PrivateTest images; images skipped while 
     just train                 # the default chain: cycle 1, then the warm restarts in trainer/chain.py RESTARTS;
                                # export, verify, evaluate, write this page (again: continues an interrupted run)
     .venv/bin/python -m trainer evaluate --model models/emotion.tflite   # any compatible .tflite
+
+Teacher files named above under `runs/` belong to the machine that trained this model and are not
+in the repository; the default chain exports its own teachers from its earlier cycles.
 """
