@@ -11,13 +11,16 @@ import cv2
 import numpy as np
 import pytest
 from rich.console import Console
+from textual.app import App, ComposeResult
 
 from emojitui.history import SessionHistory
 from emojitui.locations import DEMO_DIR as BUNDLED  # real faces shipped with the app: no ../shared needed
+from emojitui.shared.emotions import CLASS_COLOURS
 from emojitui.signals import QUIT_SIGNALS
 from emojitui.sources import open_source
 from emojitui.ui.app import EmojiApp
 from emojitui.ui.widgets.emoji_panel import EmojiPanel
+from emojitui.ui.widgets.history_panel import HistoryPanel
 from emojitui.ui.widgets.preview import Preview
 from emojitui.ui.widgets.probability_bars import ProbabilityBars
 from emojitui.ui.widgets.status_bar import StatusBar
@@ -145,3 +148,42 @@ async def test_end_of_video_keeps_the_app_open_and_says_so(engine, tmp_path):
         await wait_for(pilot, lambda: app.ended)
         assert "ENDED" in rendered(app.query_one(StatusBar))
         await pilot.press("q")
+
+
+async def test_probability_bars_show_the_current_percentages_after_a_tiny_change():
+    """A change under half a percent can still move a shown figure (45% to 46%): the bars must follow it."""
+    labels = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    before = np.array([0.4549, 0.1, 0.1, 0.1, 0.1, 0.1, 0.0451])
+    after = before + np.array([0.0002, 0, 0, 0, 0, 0, -0.0002])  # 45.49% -> 45.51%
+
+    class BarsOnly(App):
+        def compose(self) -> ComposeResult:
+            yield ProbabilityBars()
+
+    async with BarsOnly().run_test(size=(80, 12)) as pilot:
+        bars = pilot.app.query_one(ProbabilityBars)
+        bars.show(labels, before, {})
+        assert " 45%" in rendered(bars)
+        bars.show(labels, after, {})
+        shown = rendered(bars)
+        assert " 46%" in shown and " 45%" not in shown
+
+
+async def test_session_timeline_follows_the_selected_face_when_both_have_as_many_samples():
+    """Tab to a face whose timeline is as long as the last one's: its own colours show at once."""
+
+    class HistoryOnly(App):
+        def compose(self) -> ComposeResult:
+            yield HistoryPanel()
+
+    def strip_colours(panel: HistoryPanel) -> list:
+        strip = panel.content.renderables[0]
+        return [span.style for span in strip.spans]
+
+    async with HistoryOnly().run_test(size=(80, 12)) as pilot:
+        panel = pilot.app.query_one(HistoryPanel)
+        panel.show([], None, ["happy"] * 5, {})
+        happy = strip_colours(panel)
+        panel.show([], None, ["sad"] * 5, {})
+        assert strip_colours(panel) != happy
+        assert strip_colours(panel) == [CLASS_COLOURS["sad"]] * 5

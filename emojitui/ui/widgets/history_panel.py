@@ -36,7 +36,7 @@ class HistoryPanel(Panel):
             len(events),
             events[-1] if events else None,
             summary and round(summary.duration_s),
-            len(timeline),
+            tuple(timeline),  # tab to another face with as many samples still repaints
             self.size,
         )
         if key == getattr(self, "_shown", None):

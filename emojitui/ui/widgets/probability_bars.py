@@ -26,13 +26,17 @@ class ProbabilityBars(Panel):
 
     def show(self, labels: list[str], probabilities: np.ndarray | None, emoji: dict[str, str]) -> None:
         self._last = (labels, probabilities, emoji)
-        key = (None if probabilities is None else tuple(np.round(probabilities * 200).astype(int)), self.size)
+        text = self._render_bars(labels, probabilities, emoji)
+        key = (text.plain, tuple(text.spans), self.size)
         if key == getattr(self, "_shown", None):
-            return  # the bars would look the same (half-percent steps): skip the repaint
+            return  # the same characters in the same colours: skip the repaint
         self._shown = key
+        self.update(text)
+
+    def _render_bars(self, labels: list[str], probabilities: np.ndarray | None, emoji: dict[str, str]) -> Text:
+        """The bars as drawn, so a repaint is skipped only when nothing on screen would change."""
         if probabilities is None:
-            self.update(Text("waiting for a face…", style="dim"))
-            return
+            return Text("waiting for a face…", style="dim")
         width = max(4, self.size.width - 22)
         leader = int(np.argmax(probabilities))
         text = Text()
@@ -44,7 +48,7 @@ class ProbabilityBars(Panel):
             text.append(bar(float(value), width), colour)
             text.append(f"{value * 100:4.0f}%\n", weight.strip() or "")
         text.rstrip()
-        self.update(text)
+        return text
 
     def on_resize(self) -> None:
         self._shown = None
