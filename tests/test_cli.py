@@ -251,3 +251,17 @@ def test_out_of_range_engine_settings_are_one_line_errors(photos):
     photo = str(photos / "obama.jpg")
     assert_one_line_error(run_cli("--image", photo, "--detect-width", "40"), "--detect-width must be >= 80")
     assert_one_line_error(run_cli("--image", photo, "--detect-every", "0"), "--detect-every >= 1")
+    assert_one_line_error(run_cli("--image", photo, "--threads", "0"), "--threads must be >= 1")
+
+
+def test_more_model_threads_give_the_same_answer(photos):
+    """`--threads` only spreads the model over cores: the faces and their probabilities stay the same."""
+    answers = []
+    for threads in ("1", "2"):
+        result = run_cli("--image", str(photos / "two_people.jpg"), "--json", "--threads", threads)
+        assert result.returncode == 0, result.stderr
+        answers.append(json.loads(result.stdout)["faces"])
+    one, two = answers
+    assert [face["box"] for face in one] == [face["box"] for face in two] and len(one) == 2
+    for single, spread in zip(one, two, strict=True):
+        assert spread["probabilities"] == pytest.approx(single["probabilities"], abs=1e-6)
