@@ -49,8 +49,9 @@ bench *ARGS: setup bench-deps
 
 # the `fer` package for the side-by-side benchmark; without its declared deps, which pull PyTorch
 bench-deps: setup
-    @{{bin}}/python -c 'import fer.fer' 2>/dev/null || {{bin}}/python -m pip install --quiet --no-deps 'fer==25.10.3'
     @{{bin}}/python -c 'import pandas, tqdm, requests' 2>/dev/null || {{bin}}/python -m pip install --quiet pandas tqdm requests
+    @# fer last and with --no-deps: pip then skips its conflict report about fer's undeclared-here deps
+    @{{bin}}/python -c 'import fer.fer' 2>/dev/null || {{bin}}/python -m pip install --quiet --no-deps 'fer==25.10.3'
 
 # pack FER-2013 and the Keras wheels into .device/ for an offline GPU machine; see trainer/offline_gpu.sh
 gpu-pack python_version="3.12": setup
