@@ -25,7 +25,7 @@ from trainer.noise import camera_noise
 from trainer.recipe import Recipe
 from trainer.run_folder import RunError, RunFolder, read_json
 from trainer.teachers import teacher_targets, teacher_views
-from trainer.train import float32_model, train
+from trainer.train import float32_model, minutes_left, train
 
 TINY = {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "stem": 8, "stages": ((8, 1), (16, 1))}
 
@@ -316,3 +316,10 @@ def test_a_warm_start_from_a_shipped_file_continues_its_network_without_restatin
     restated.write_text(json.dumps({"batch_size": 8, "stem": 4}))  # narrower: nothing to copy
     again = ["--out", str(tmp_path / "restated"), "--init-from", str(model), "--recipe", str(restated)]
     assert trainer_main(["train", *common, *again]) == 1, "a shape the file cannot fill is still refused"
+
+
+def test_time_left_ignores_one_stalled_epoch():
+    """A paused or suspended epoch (here 2120 s among 250-420 s ones) must not multiply the estimate."""
+    steady = [398.0, 419.0, 251.0, 297.0]
+    assert minutes_left([*steady, 2120.0], 29) == pytest.approx(29 * 398.0 / 60)
+    assert minutes_left([], 10) == 0.0

@@ -198,6 +198,12 @@ def compiled_model(recipe: Recipe, steps_per_epoch: int) -> keras.Model:
     return model
 
 
+def minutes_left(epoch_seconds: list[float], epochs_left: int) -> float:
+    """Remaining time from the median of the last few epochs: one stalled epoch (the first one's
+    compile, a suspended laptop, a paused process) does not throw the estimate off."""
+    return epochs_left * float(np.median(epoch_seconds[-5:])) / 60 if epoch_seconds else 0.0
+
+
 class EpochRecorder(keras.callbacks.Callback):
     """After each epoch: checkpoint, keep the best, append the CSV log, print one line."""
 
@@ -207,6 +213,7 @@ class EpochRecorder(keras.callbacks.Callback):
         super().__init__()
         self.run, self.state, self.recipe, self.say = run, state, recipe, say
         self.started = time.monotonic()
+        self.epoch_seconds: list[float] = []
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.started = time.monotonic()
@@ -216,7 +223,8 @@ class EpochRecorder(keras.callbacks.Callback):
         seconds = time.monotonic() - self.started
         row = {name: logs.get(name) for name in ("loss", "accuracy", "val_loss", "val_accuracy")}
         self.record(epoch + 1, row | {"seconds": round(seconds, 1)})
-        remaining = (self.recipe.epochs - epoch - 1) * seconds / 60
+        self.epoch_seconds.append(seconds)
+        remaining = minutes_left(self.epoch_seconds, self.recipe.epochs - epoch - 1)
         mark = " *" if self.state["best_epoch"] == epoch + 1 else "  "
         self.say(
             f"epoch {epoch + 1:3d}/{self.recipe.epochs}  loss {row['loss']:.3f}  acc {row['accuracy']:.3f}  "
