@@ -162,7 +162,8 @@ def test_headless_into_a_closed_pipe_stops_quietly():
     first = process.stdout.readline()
     process.stdout.close()  # like `| head -1`
     _, stderr = process.communicate(timeout=60)
-    assert json.loads(first)["frame"] == 0, "it ran and wrote a frame before the reader left"
+    # The live demo drops frames a busy machine cannot keep up with: the first line need not be frame 0.
+    assert isinstance(json.loads(first)["frame"], int), "it ran and wrote a frame before the reader left"
     assert stderr == b"", "not even Python's 'Exception ignored ... BrokenPipeError'"
     assert process.returncode == 1
 
