@@ -27,7 +27,7 @@ class ProbabilityBars(Panel):
     def show(self, labels: list[str], probabilities: np.ndarray | None, emoji: dict[str, str]) -> None:
         self._last = (labels, probabilities, emoji)
         text = self._render_bars(labels, probabilities, emoji)
-        key = (text.plain, tuple(text.spans), self.size)
+        key = (text, self.size)  # rich's Text compares its characters and their styles
         if key == getattr(self, "_shown", None):
             return  # the same characters in the same colours: skip the repaint
         self._shown = key
