@@ -13,9 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emojitui.classifier import ExpressionClassifier
-from emojitui.engine_config import FER_CROP_SCALE, FER_CROP_SHIFT_UP
-from emojitui.faces import FaceDetector, crop_face
+from emojitui.engine.classifier import ExpressionClassifier
+from emojitui.engine.faces import FaceDetector, crop_face
+from emojitui.engine.settings import FER_CROP_SCALE, FER_CROP_SHIFT_UP
 from emojitui.shared.emotions import CLASS_NAMES
 
 DEFAULT_FRAMING = (FER_CROP_SCALE, FER_CROP_SHIFT_UP)  # what the app crops with
@@ -66,7 +66,7 @@ def fer_pasted(
 
 
 def real_photos(classifier: ExpressionClassifier, photos: Path) -> dict:
-    from emojitui.pipeline import Engine
+    from emojitui.engine.engine import Engine
 
     engine = Engine(classifier)
     found = {}

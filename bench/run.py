@@ -18,8 +18,8 @@ import numpy as np
 
 from bench.machine import machine_description
 from bench.videos import make_face_video
-from emojitui.locations import default_model_path
 from emojitui.shared.atomic import write_text_atomic
+from emojitui.shared.locations import default_model_path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SHARED = Path(os.environ.get("EMOJITUI_SHARED", Path(__file__).resolve().parent.parent.parent / "shared"))
@@ -46,7 +46,7 @@ def run_pinned(*args: str) -> dict:
 
 def model_latency(model: Path, repeats: int = 500) -> dict:
     """Median ms per face: the model alone (one pass), and as the app runs it (with its mirror image)."""
-    from emojitui.classifier import ExpressionClassifier
+    from emojitui.engine.classifier import ExpressionClassifier
 
     rng = np.random.default_rng(0)
     out = {}

@@ -27,7 +27,7 @@ def measure(policy: str) -> dict:
     """Mean milliseconds per step over STEPS steps, after a warm-up pass, and the batch size."""
     import numpy as np
 
-    from emojitui.locations import default_model_path
+    from emojitui.shared.locations import default_model_path
     from emojitui.shared.model_card import card_path_for, read_card
     from trainer.recipe import Recipe
     from trainer.train import compiled_model

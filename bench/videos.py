@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emojitui.locations import DEMO_DIR
+from emojitui.shared.locations import DEMO_DIR
 
 
 def make_face_video(path: Path, frames: int = 300, size: tuple[int, int] = (640, 480), fps: float = 30.0) -> Path:

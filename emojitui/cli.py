@@ -11,10 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-from emojitui import __version__, locations
-from emojitui.engine_config import EngineConfig
-from emojitui.errors import UserError
-from emojitui.signals import QUIT_SIGNALS
+from emojitui import __version__
+from emojitui.engine.settings import EngineConfig
+from emojitui.shared import locations
+from emojitui.shared.errors import UserError
+from emojitui.shared.signals import QUIT_SIGNALS
 
 EXAMPLES = """examples:
   emojitui                              live from the first camera (the demo when there is none)
@@ -155,10 +156,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _engine(args: argparse.Namespace, history=None):
-    from emojitui.classifier import ExpressionClassifier
-    from emojitui.config import load_emoji_table
-    from emojitui.pipeline import Engine
-    from emojitui.smoothing import SmoothingConfig
+    from emojitui.engine.classifier import ExpressionClassifier
+    from emojitui.engine.emoji_table import load_emoji_table
+    from emojitui.engine.engine import Engine
+    from emojitui.engine.smoothing import SmoothingConfig
 
     if args.detect_width < 80 or args.detect_every < 1:
         raise UserError("--detect-width must be >= 80 and --detect-every >= 1")
@@ -191,7 +192,7 @@ def _open(spec: str, args: argparse.Namespace, live_stills: bool, demo_live: boo
 
 
 def _history_for(args: argparse.Namespace, source_name: str, started: float):
-    from emojitui.history import SessionHistory, new_history_path
+    from emojitui.session.history import SessionHistory, new_history_path
 
     if args.no_history:
         return SessionHistory(None, started, source_name)
@@ -265,7 +266,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from emojitui.history import export_csv, read_events
+    from emojitui.session.history import export_csv, read_events
 
     folder = args.history_dir or locations.history_dir()
     path = args.file

@@ -13,16 +13,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from emojitui.capture import LatestFrameCapture
-from emojitui.pipeline import Engine, FaceResult
+from emojitui.engine.engine import Engine, FaceResult
 from emojitui.sources import Frame, FrameSource, read_image
+from emojitui.sources.capture import LatestFrameCapture
 
 
 def image_report(path: Path, engine: Engine, as_json: bool, snapshot: Path | None = None) -> int:
     image = read_image(path)
     faces = engine.classify_still(image)
     if snapshot:
-        from emojitui.snapshot import save_snapshot
+        from emojitui.session.snapshot import save_snapshot
 
         saved = save_snapshot(snapshot, image, faces, engine.labels, str(path))
         print(f"snapshot: {saved}", file=sys.stderr)

@@ -40,14 +40,14 @@ def model_path() -> Path:
 
 @pytest.fixture(scope="session")
 def classifier(model_path):
-    from emojitui.classifier import ExpressionClassifier
+    from emojitui.engine.classifier import ExpressionClassifier
 
     return ExpressionClassifier(model_path)
 
 
 @pytest.fixture
 def engine(classifier):
-    from emojitui.pipeline import Engine
+    from emojitui.engine.engine import Engine
 
     return Engine(classifier)
 

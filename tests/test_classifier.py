@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emojitui.classifier import ExpressionClassifier, ModelError
+from emojitui.engine.classifier import ExpressionClassifier, ModelError
 from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.shared.model_card import card_path_for
 

@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from emojitui.locations import DEMO_DIR as BUNDLED  # real faces shipped with the app
 from emojitui.shared.emotions import CLASS_NAMES
+from emojitui.shared.locations import DEMO_DIR as BUNDLED  # real faces shipped with the app
 from tests.conftest import REPO, assert_one_line_error, place, run_cli, write_video
 
 

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emojitui.faces import Box, FaceDetector, FaceTracker, crop_face
+from emojitui.engine.faces import Box, FaceDetector, FaceTracker, crop_face
 
 
 def grey(path):

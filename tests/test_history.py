@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from emojitui.history import SessionHistory, export_csv, new_history_path, read_events
+from emojitui.session.history import SessionHistory, export_csv, new_history_path, read_events
 from tests.conftest import REPO
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emojitui.faces import Box
-from emojitui.pipeline import FaceResult, FrameResult
+from emojitui.engine.engine import FaceResult, FrameResult
+from emojitui.engine.faces import Box
 from emojitui.sources import Frame
 from emojitui.ui.processing import FORGET_AFTER_S, RateMeter, Timelines
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from emojitui.emoji_art import emoji_image
+from emojitui.session.emoji_art import emoji_image
 from emojitui.shared import atomic
 from emojitui.shared.atomic import write_text_atomic
 from emojitui.shared.emotions import CLASS_NAMES, DEFAULT_EMOJI, check_class_name

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
+from emojitui.engine.smoothing import LabelSmoother, SmoothingConfig
 from emojitui.shared.emotions import CLASS_NAMES
-from emojitui.smoothing import LabelSmoother, SmoothingConfig
 from tests.conftest import place, write_video
 from trainer.noise import camera_noise_one as camera_noise
 
@@ -90,7 +90,7 @@ def test_a_steady_face_on_video_keeps_one_id_and_one_label(engine, photos, tmp_p
     photo = cv2.imread(str(photos / "obama.jpg"))
     frames = [place(photo, zoom=1.0 + 0.002 * n, dx=np.sin(n / 8) * 10) for n in range(60)]
     source_path = write_video(tmp_path / "steady.avi", frames)
-    from emojitui.history import SessionHistory
+    from emojitui.session.history import SessionHistory
     from emojitui.sources import open_source
 
     engine.history = SessionHistory(None, 0.0)

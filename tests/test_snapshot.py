@@ -5,8 +5,8 @@ import json
 import cv2
 import numpy as np
 
-from emojitui.locations import DEMO_DIR as BUNDLED  # real faces shipped with the app: no ../shared needed
-from emojitui.snapshot import save_snapshot
+from emojitui.session.snapshot import save_snapshot
+from emojitui.shared.locations import DEMO_DIR as BUNDLED  # real faces shipped with the app: no ../shared needed
 
 
 def test_snapshot_draws_emoji_over_each_face_and_writes_probabilities(engine, tmp_path):

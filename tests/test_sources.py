@@ -12,10 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from emojitui.capture import LatestFrameCapture
-from emojitui.demo import DemoSource
-from emojitui.errors import UserError
-from emojitui.faces import FaceDetector
+from emojitui.engine.faces import FaceDetector
+from emojitui.shared.errors import UserError
 from emojitui.sources import (
     CameraUnavailable,
     SourceError,
@@ -24,6 +22,8 @@ from emojitui.sources import (
     parse_resolution,
     read_image,
 )
+from emojitui.sources.capture import LatestFrameCapture
+from emojitui.sources.demo import DemoSource
 from tests.conftest import write_video
 
 

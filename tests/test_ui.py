@@ -13,10 +13,10 @@ import pytest
 from rich.console import Console
 from textual.app import App, ComposeResult
 
-from emojitui.history import SessionHistory
-from emojitui.locations import DEMO_DIR as BUNDLED  # real faces shipped with the app: no ../shared needed
+from emojitui.session.history import SessionHistory
 from emojitui.shared.emotions import CLASS_COLOURS
-from emojitui.signals import QUIT_SIGNALS
+from emojitui.shared.locations import DEMO_DIR as BUNDLED  # real faces shipped with the app: no ../shared needed
+from emojitui.shared.signals import QUIT_SIGNALS
 from emojitui.sources import open_source
 from emojitui.ui.app import EmojiApp
 from emojitui.ui.widgets.emoji_panel import EmojiPanel

@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from emojitui.faces import Box
-from emojitui.history import EmotionEvent, SessionSummary
-from emojitui.locations import DEMO_DIR
-from emojitui.pipeline import FaceResult
+from emojitui.engine.engine import FaceResult
+from emojitui.engine.faces import Box
+from emojitui.session.history import EmotionEvent, SessionSummary
 from emojitui.shared.emotions import CLASS_NAMES
+from emojitui.shared.locations import DEMO_DIR
 from emojitui.ui.app import EmojiApp
 from emojitui.ui.messages import FrameUpdate
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from emojitui.errors import UserError
-from emojitui.native import quiet_native_stderr
+from emojitui.shared.errors import UserError
 from emojitui.shared.model_card import ModelCard, ModelCardError, card_path_for, read_card
+from emojitui.shared.native import quiet_native_stderr
 
 
 class ModelError(UserError):

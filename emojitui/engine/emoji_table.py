@@ -13,8 +13,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from emojitui.errors import UserError
 from emojitui.shared.emotions import CLASS_NAMES, DEFAULT_EMOJI, EmojiChoice
+from emojitui.shared.errors import UserError
 
 
 def load_emoji_table(path: Path | None, required: bool = False) -> dict[str, EmojiChoice]:

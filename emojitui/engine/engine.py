@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from emojitui.classifier import ExpressionClassifier
-from emojitui.engine_config import EngineConfig
-from emojitui.faces import Box, FaceDetector, FaceTracker, crop_face
-from emojitui.history import EmotionEvent, SessionHistory
+from emojitui.engine.classifier import ExpressionClassifier
+from emojitui.engine.faces import Box, FaceDetector, FaceTracker, crop_face
+from emojitui.engine.settings import EngineConfig
+from emojitui.engine.smoothing import LabelSmoother
+from emojitui.session.history import EmotionEvent, SessionHistory
 from emojitui.shared.emotions import DEFAULT_EMOJI, EmojiChoice
-from emojitui.smoothing import LabelSmoother
-from emojitui.sources import Frame
+from emojitui.sources.base import Frame
 
 
 @dataclass(slots=True)

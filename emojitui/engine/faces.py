@@ -15,7 +15,7 @@ import cv2
 import dlib
 import numpy as np
 
-from emojitui.engine_config import FER_CROP_SCALE, FER_CROP_SHIFT_UP
+from emojitui.engine.settings import FER_CROP_SCALE, FER_CROP_SHIFT_UP
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from emojitui.smoothing import SmoothingConfig
+from emojitui.engine.smoothing import SmoothingConfig
 
 # Framing measured on 467 PublicTest faces (see the README, "How the defaults were chosen").
 FER_CROP_SCALE = 1.12

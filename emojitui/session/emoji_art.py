@@ -7,7 +7,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from emojitui.locations import EMOJI_DIR
+from emojitui.shared.locations import EMOJI_DIR
 
 
 def emoji_filename(emoji: str) -> str:

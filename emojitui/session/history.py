@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO
 
-from emojitui.errors import UserError
 from emojitui.shared.atomic import write_text_atomic
+from emojitui.shared.errors import UserError
 
 CSV_FIELDS = ("time", "t", "face", "emotion", "emoji", "confidence", "previous", "previous_duration_s")
 

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from emojitui.emoji_art import emoji_image
+from emojitui.session.emoji_art import emoji_image
 from emojitui.shared.emotions import CLASS_COLOURS
 
 if TYPE_CHECKING:
-    from emojitui.pipeline import FaceResult
+    from emojitui.engine.engine import FaceResult
 
 
 def hex_to_bgr(hex_colour: str) -> tuple[int, int, int]:

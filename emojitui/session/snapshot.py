@@ -10,10 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emojitui.errors import UserError
-from emojitui.overlay import draw_faces
-from emojitui.pipeline import FaceResult
+from emojitui.engine.engine import FaceResult
+from emojitui.session.overlay import draw_faces
 from emojitui.shared.atomic import write_bytes_atomic, write_text_atomic
+from emojitui.shared.errors import UserError
 
 
 def save_snapshot(

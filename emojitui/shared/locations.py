@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # emojitui/
 ASSETS_DIR = PACKAGE_DIR / "assets"
 EMOJI_DIR = ASSETS_DIR / "emoji"
 DEMO_DIR = ASSETS_DIR / "demo"

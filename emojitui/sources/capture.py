@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import cv2
 
-from emojitui.sources import Frame, FrameSource
+from emojitui.sources.base import Frame, FrameSource
 
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 8.0

@@ -12,8 +12,8 @@ import time
 import cv2
 import numpy as np
 
-from emojitui.locations import DEMO_DIR
-from emojitui.sources import Frame, SourceError
+from emojitui.shared.locations import DEMO_DIR
+from emojitui.sources.base import Frame, SourceError
 
 FRAME_SIZE = (640, 480)
 SCENE_SECONDS = 3.0

@@ -15,13 +15,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer
 
-from emojitui.capture import LatestFrameCapture
-from emojitui.errors import UserError
-from emojitui.history import SessionSummary, export_csv
-from emojitui.pipeline import Engine, FaceResult
+from emojitui.engine.engine import Engine, FaceResult
+from emojitui.session.history import SessionSummary, export_csv
 from emojitui.shared.emotions import DEFAULT_EMOJI, EmojiChoice
-from emojitui.signals import QUIT_SIGNALS
+from emojitui.shared.errors import UserError
+from emojitui.shared.signals import QUIT_SIGNALS
 from emojitui.sources import FrameSource
+from emojitui.sources.capture import LatestFrameCapture
 from emojitui.ui.help import HelpScreen
 from emojitui.ui.messages import FrameUpdate, ProcessingFailed, SourceEnded, SourceStatus
 from emojitui.ui.processing import ProcessingThread
@@ -241,7 +241,7 @@ class EmojiApp(App[int]):
 
     @work(thread=True, exclusive=False, group="files", exit_on_error=False)
     def _save_snapshot(self, update: FrameUpdate) -> None:
-        from emojitui.snapshot import save_snapshot
+        from emojitui.session.snapshot import save_snapshot
 
         labels = self.engine.labels if self.engine else []
         try:

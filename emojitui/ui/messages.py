@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from textual.message import Message
 
-from emojitui.history import EmotionEvent, SessionSummary
-from emojitui.pipeline import FaceResult
+from emojitui.engine.engine import FaceResult
+from emojitui.session.history import EmotionEvent, SessionSummary
 
 
 class FrameUpdate(Message):

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from textual.message import Message
 
-from emojitui.capture import LatestFrameCapture
-from emojitui.pipeline import Engine, FrameResult
+from emojitui.engine.engine import Engine, FrameResult
+from emojitui.sources.capture import LatestFrameCapture
 from emojitui.ui.messages import FrameUpdate, ProcessingFailed, SourceEnded
 
 TIMELINE_STEP_S = 1.0

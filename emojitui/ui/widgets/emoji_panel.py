@@ -8,8 +8,8 @@ import cv2
 from rich.console import Group
 from rich.text import Text
 
-from emojitui.emoji_art import emoji_image
-from emojitui.pipeline import FaceResult
+from emojitui.engine.engine import FaceResult
+from emojitui.session.emoji_art import emoji_image
 from emojitui.shared.emotions import CLASS_COLOURS
 from emojitui.ui.halfblock import HalfBlockImage, bgr_to_rgba
 from emojitui.ui.widgets.panel import Panel

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Group
 from rich.text import Text
 
-from emojitui.history import EmotionEvent, SessionSummary
+from emojitui.session.history import EmotionEvent, SessionSummary
 from emojitui.shared.emotions import CLASS_COLOURS
 from emojitui.ui.widgets.panel import Panel
 

@@ -1,0 +1,76 @@
+"""Frame sources: camera, video file, still image, folder of images, Pi camera, demo loop.
+
+`open_source(spec)` opens whatever a `--source` names; the modules hold one kind each:
+`base` (the `Frame`, the `FrameSource` protocol, the errors), `files`, `cameras`, `demo`, and
+`capture` (the thread that always hands over the newest frame).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from emojitui.shared.errors import UserError
+from emojitui.sources.base import CameraUnavailable, Frame, FrameSource, SourceError
+from emojitui.sources.cameras import CameraSource, PiCameraSource
+from emojitui.sources.demo import DemoSource
+from emojitui.sources.files import IMAGE_SUFFIXES, StillSource, VideoSource, open_folder, read_image, to_bgr
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "CameraSource",
+    "CameraUnavailable",
+    "DemoSource",
+    "Frame",
+    "FrameSource",
+    "PiCameraSource",
+    "SourceError",
+    "StillSource",
+    "VideoSource",
+    "open_folder",
+    "open_source",
+    "parse_resolution",
+    "read_image",
+    "to_bgr",
+]
+
+
+def parse_resolution(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UserError(f"resolution {text!r} must look like 640x480") from None
+    if not (1 <= width <= 16384 and 1 <= height <= 16384):
+        raise UserError(f"resolution {text!r} must be two sizes from 1 to 16384, like 640x480")
+    return width, height
+
+
+def open_source(
+    spec: str,
+    resolution: tuple[int, int] | None = None,
+    live_stills: bool = True,
+    demo_live: bool = True,
+) -> FrameSource:
+    """Open whatever `spec` names: a camera index or device, file, folder, picamera or demo."""
+    if spec == "demo":
+        return DemoSource(live=demo_live)
+    if spec == "picamera":
+        return PiCameraSource(resolution)
+    if spec.isascii() and spec.isdigit():  # "²" is a digit to str.isdigit, not to int()
+        return CameraSource(int(spec), resolution)
+    path = Path(spec).expanduser()
+    if spec.startswith("/dev/video"):
+        return CameraSource(spec, resolution)
+    if not path.exists():
+        raise SourceError(f"{spec}: no such file, folder or camera (try 0, a path, picamera or demo)")
+    if path.is_dir():
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise SourceError(f"{path}: the folder is not readable (check its permissions)")
+        return open_folder(path, hold=2.0 if live_stills else None)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return StillSource([(str(path), read_image(path))], str(path), hold=1.0 if live_stills else None)
+    if path.stat().st_size == 0:
+        raise SourceError(f"{path} is empty (0 bytes): pass a video or image file")
+    return VideoSource(path)
