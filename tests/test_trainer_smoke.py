@@ -13,7 +13,6 @@ import pytest
 pytest.importorskip("tensorflow", reason="the training extra is not installed (just setup installs it)")
 
 from emojitui.classifier import ExpressionClassifier
-
 from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.shared.model_card import read_card
 from tests.test_trainer_data import make_folder_dataset
