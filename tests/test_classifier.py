@@ -94,4 +94,4 @@ def test_a_model_built_for_one_face_per_call_still_classifies_every_face(tmp_pat
     assert together.shape == (3, 7) and np.allclose(together.sum(axis=1), 1.0, atol=1e-3)
     one_by_one = np.concatenate([classifier.classify(faces[i : i + 1]) for i in range(3)])
     assert np.allclose(together, one_by_one, atol=1e-5)
-    assert classifier._interpreter.get_input_details()[0]["shape"][0] == 1, "it really could not batch"
+    assert not classifier.model.batches and classifier.model.input_shape[0] == 1, "it really could not batch"
