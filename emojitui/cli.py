@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _engine(args: argparse.Namespace, history=None):
+def _engine(args: argparse.Namespace):
     from emojitui.engine.classifier import ExpressionClassifier
     from emojitui.engine.emoji_table import load_emoji_table
     from emojitui.engine.engine import Engine
@@ -174,7 +174,7 @@ def _engine(args: argparse.Namespace, history=None):
         smoothing=SmoothingConfig(time_constant=args.smooth_time, margin=args.smooth_margin),
     )
     emoji = load_emoji_table(args.config or locations.config_path(), required=args.config is not None)
-    return Engine(classifier, config, emoji, history)
+    return Engine(classifier, config, emoji)
 
 
 def _open(spec: str, args: argparse.Namespace, live_stills: bool, demo_live: bool):
@@ -214,16 +214,18 @@ def _run(args: argparse.Namespace) -> int:
     source, is_demo = _open(args.source, args, live_stills=not args.headless, demo_live=True)
     mirror = getattr(source, "is_camera", False) if args.mirror is None else args.mirror
     started = time.monotonic() if source.live or source.name == "demo" else 0.0
-    engine.history = _history_for(args, source.name, started)
+    from emojitui.session.session import Session
+
+    session = Session(engine, _history_for(args, source.name, started), live=source.live)
     if args.headless:
         from emojitui.headless import stream
 
         _interrupt_on_termination()
-        return stream(source, engine, mirror, args.events, args.frames)
+        return stream(source, session, mirror, args.events, args.frames)
     from emojitui.ui.app import EmojiApp
 
     app = EmojiApp(
-        engine=engine,
+        session=session,
         source=source,
         mirror=mirror,
         demo=is_demo or source.name == "demo",
@@ -232,12 +234,10 @@ def _run(args: argparse.Namespace) -> int:
         notice=NO_CAMERA_NOTICE if is_demo else "",
     )
     app.run()
-    summary = app.session_summary
-    if summary is not None:
-        emoji = {name: choice.main for name, choice in engine.emoji.items()}
-        print(summary.to_text(emoji))
-        if engine.history and engine.history.path:
-            print(f"history: {engine.history.path}")
+    summary = session.close()  # closed already by the app's quit: the same summary
+    print(summary.to_text(session.emoji_table()))
+    if session.history.path:
+        print(f"history: {session.history.path}")
     return app.return_code or 0
 
 

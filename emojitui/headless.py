@@ -1,4 +1,4 @@
-"""Headless modes: one image to JSON or a table, a stream of JSON lines, and the benchmark."""
+"""Headless modes: one image to JSON or a table, a session as a stream of JSON lines, and the benchmark."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from emojitui.engine.engine import Engine, FaceResult
+from emojitui.session.session import Session
 from emojitui.sources import Frame, FrameSource, read_image
 from emojitui.sources.capture import LatestFrameCapture
 
@@ -76,24 +77,22 @@ def frames(source: FrameSource, mirror: bool) -> Iterator[Frame]:
         capture.stop()
 
 
-def stream(source: FrameSource, engine: Engine, mirror: bool, events_only: bool, max_frames: int) -> int:
+def stream(source: FrameSource, session: Session, mirror: bool, events_only: bool, max_frames: int) -> int:
     """One JSON line per frame (or per event) until the source ends or Ctrl-C; then the summary."""
     out = sys.stdout
     processed = 0
-    last_time = engine.history.started if engine.history else 0.0
     try:
         for frame in frames(source, mirror):
-            result = engine.process(frame)
+            step = session.process(frame)
             processed += 1
-            last_time = frame.time
             if events_only:
-                for event in result.events:
+                for event in step.events:
                     out.write(json.dumps({"event": asdict(event)}, ensure_ascii=False) + "\n")
             else:
                 record = {
                     "frame": frame.index,
                     "time": round(frame.time, 3),
-                    "faces": [f.as_json(engine.labels) for f in result.faces],
+                    "faces": [f.as_json(session.labels) for f in step.faces],
                 }
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
@@ -104,11 +103,10 @@ def stream(source: FrameSource, engine: Engine, mirror: bool, events_only: bool,
     finally:
         if not source.live:  # a live source is closed by its capture thread, never under a read in progress
             source.close()
-        summary = engine.history.close(last_time) if engine.history else None
-        if engine.history and engine.history.problem:
-            print(f"emojitui: {engine.history.problem}", file=sys.stderr)
-    if summary is not None:
-        out.write(json.dumps({"summary": summary.__dict__ | {"frames": processed}}, ensure_ascii=False) + "\n")
+        summary = session.close()
+        if session.problem:
+            print(f"emojitui: {session.problem}", file=sys.stderr)
+    out.write(json.dumps({"summary": summary.__dict__ | {"frames": processed}}, ensure_ascii=False) + "\n")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The processing thread's pure parts: per-face label timelines and the frame-rate meter, on fixed times."""
+"""The pure parts behind the live screen, on fixed times: the session's per-face label timelines and
+the processing thread's frame-rate meter."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import pytest
 
 from emojitui.engine.engine import FaceResult, FrameResult
 from emojitui.engine.faces import Box
+from emojitui.session.session import FORGET_AFTER_S, Timelines
 from emojitui.sources import Frame
-from emojitui.ui.processing import FORGET_AFTER_S, RateMeter, Timelines
+from emojitui.ui.processing import RateMeter
 
 
 def result_at(time: float, labels: dict[int, str]) -> FrameResult:
@@ -16,7 +18,7 @@ def result_at(time: float, labels: dict[int, str]) -> FrameResult:
         FaceResult(face, Box(0, 0, 10, 10), np.full(7, 1 / 7), np.full(7, 1 / 7), label, "", 0.5)
         for face, label in labels.items()
     ]
-    return FrameResult(Frame(np.zeros((4, 4, 3), np.uint8), time, 0), faces, [], {})
+    return FrameResult(Frame(np.zeros((4, 4, 3), np.uint8), time, 0), faces, [], [], {})
 
 
 def test_timelines_sample_each_face_once_per_step_of_source_time():

@@ -91,11 +91,12 @@ def test_a_steady_face_on_video_keeps_one_id_and_one_label(engine, photos, tmp_p
     frames = [place(photo, zoom=1.0 + 0.002 * n, dx=np.sin(n / 8) * 10) for n in range(60)]
     source_path = write_video(tmp_path / "steady.avi", frames)
     from emojitui.session.history import SessionHistory
+    from emojitui.session.session import Session
     from emojitui.sources import open_source
 
-    engine.history = SessionHistory(None, 0.0)
+    session = Session(engine, SessionHistory(None, 0.0))
     source = open_source(str(source_path))
-    results = [engine.process(frame) for frame in iter(source.read, None)]
+    results = [session.process(frame) for frame in iter(source.read, None)]
     assert all(len(r.faces) == 1 for r in results)
     assert {r.faces[0].id for r in results} == {1}
     assert len([e for r in results for e in r.events]) == 1, "the face's first label, then no flicker"

@@ -14,6 +14,7 @@ from rich.console import Console
 from textual.app import App, ComposeResult
 
 from emojitui.session.history import SessionHistory
+from emojitui.session.session import Session
 from emojitui.shared.emotions import CLASS_COLOURS
 from emojitui.shared.locations import DEMO_DIR as BUNDLED  # real faces shipped with the app: no ../shared needed
 from emojitui.shared.signals import QUIT_SIGNALS
@@ -52,8 +53,8 @@ async def test_live_panels_snapshot_pause_and_quit(engine, video, tmp_path):
     path, photo = video
     expected = engine.classify_still(photo)[0].label
     history_path = tmp_path / "history.jsonl"
-    engine.history = SessionHistory(history_path, 0.0, str(path))
-    app = EmojiApp(engine, open_source(str(path)), snapshot_dir=tmp_path / "snaps")
+    session = Session(engine, SessionHistory(history_path, 0.0, str(path)))
+    app = EmojiApp(session, open_source(str(path)), snapshot_dir=tmp_path / "snaps")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.faces and app.processor.last_result.frame.index > 20)
         face = app.faces[0]
@@ -101,8 +102,8 @@ async def test_kill_or_hangup_quits_the_app_with_its_summary(engine, video, tmp_
     """`kill` or an SSH hangup during a live session ends it as `q` does: exit 0, summary on disk."""
     path, _ = video
     history_path = tmp_path / "history.jsonl"
-    engine.history = SessionHistory(history_path, 0.0, str(path))
-    app = EmojiApp(engine, open_source(str(path)))
+    session = Session(engine, SessionHistory(history_path, 0.0, str(path)))
+    app = EmojiApp(session, open_source(str(path)))
     unhandled = signal.signal(signum, lambda *_: None)  # without the app's handler: a timeout, not a dead test run
     try:
         async with app.run_test(size=(120, 40)) as pilot:
@@ -119,8 +120,8 @@ async def test_kill_or_hangup_quits_the_app_with_its_summary(engine, video, tmp_
 async def test_tab_cycles_faces_and_export_writes_csv(engine, tmp_path):
     photo = cv2.imread(str(BUNDLED / "06-two-people.jpg"))
     path = write_video(tmp_path / "two.avi", [place(photo, size=(1126, 661))] * 200)
-    engine.history = SessionHistory(tmp_path / "h.jsonl", 0.0, str(path))
-    app = EmojiApp(engine, open_source(str(path)), snapshot_dir=tmp_path)
+    session = Session(engine, SessionHistory(tmp_path / "h.jsonl", 0.0, str(path)))
+    app = EmojiApp(session, open_source(str(path)), snapshot_dir=tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: len(app.faces) == 2)
         first = app.selected_id
@@ -142,7 +143,7 @@ async def test_tab_cycles_faces_and_export_writes_csv(engine, tmp_path):
 async def test_end_of_video_keeps_the_app_open_and_says_so(engine, tmp_path):
     photo = cv2.imread(str(BUNDLED / "02-obama.jpg"))
     path = write_video(tmp_path / "short.avi", [place(photo)] * 5)
-    app = EmojiApp(engine, open_source(str(path)))
+    app = EmojiApp(Session(engine), open_source(str(path)))
     async with app.run_test(size=(80, 24)) as pilot:
         assert not app.query_one(Preview).display, "80x24 starts without the preview"
         await wait_for(pilot, lambda: app.ended)

@@ -6,13 +6,16 @@ import cv2
 import numpy as np
 import pytest
 
-from emojitui.engine.engine import FaceResult
+from emojitui.engine.classifier import ExpressionClassifier
+from emojitui.engine.engine import Engine, FaceResult
 from emojitui.engine.faces import Box
-from emojitui.session.history import EmotionEvent, SessionSummary
+from emojitui.session.history import EmotionEvent, SessionHistory, SessionSummary
+from emojitui.session.session import Session
 from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.shared.locations import DEMO_DIR
 from emojitui.ui.app import EmojiApp
 from emojitui.ui.messages import FrameUpdate
+from tests.conftest import MODEL
 
 pytest.importorskip("pytest_textual_snapshot")
 
@@ -31,11 +34,13 @@ def fixed_update() -> FrameUpdate:
 
 
 class FixedApp(EmojiApp):
-    """The real app with no engine or source, showing one fixed update."""
+    """The real app with a real small session (the shipped model, no history file) and no source,
+    showing one fixed update."""
 
     def __init__(self) -> None:
-        super().__init__(engine=None, source=None, demo=True)
-        self.source_label, self.model_label = "demo", "emotion.tflite"
+        session = Session(Engine(ExpressionClassifier(MODEL)), SessionHistory(None, 0.0))
+        super().__init__(session=session, source=None, demo=True)
+        self.source_label = "demo"
 
     def on_mount(self) -> None:
         super().on_mount()

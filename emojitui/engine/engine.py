@@ -1,6 +1,7 @@
-"""The engine: frame -> faces -> expression probabilities -> smoothed labels -> events.
+"""The engine: frame -> faces -> expression probabilities -> smoothed labels -> label changes.
 
-No UI here: the TUI, the headless modes and the benchmark all drive `Engine.process`. Per
+No UI and no history here: the session (`emojitui.session`) drives `Engine.process` for the
+TUI and headless streams, records the changes it returns, and the benchmark drives it bare. Per
 frame it does the least it can: one grey conversion, detection only every `detect_every`
 frames, one classifier call for all faces, and no logging.
 """
@@ -17,7 +18,6 @@ from emojitui.engine.classifier import ExpressionClassifier
 from emojitui.engine.faces import Box, FaceDetector, FaceTracker, crop_face
 from emojitui.engine.settings import EngineConfig
 from emojitui.engine.smoothing import LabelSmoother
-from emojitui.session.history import EmotionEvent, SessionHistory
 from emojitui.shared.emotions import DEFAULT_EMOJI, EmojiChoice
 from emojitui.sources.base import Frame
 
@@ -43,30 +43,39 @@ class FaceResult:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class LabelChange:
+    """A face's shown label changed this frame (or the face appeared)."""
+
+    face: int
+    label: str
+    emoji: str
+    confidence: float
+
+
 @dataclass(slots=True)
 class FrameResult:
     frame: Frame
     faces: list[FaceResult]
-    events: list[EmotionEvent]
+    changes: list[LabelChange]  # for the session to record; the engine keeps no history
+    departed: list[int]  # ids of faces that left the view this frame
     stages_ms: dict[str, float]
 
 
 class Engine:
-    """Holds the detector, tracker, classifier, per-face smoothers and the session history."""
+    """Holds the detector, tracker, classifier and per-face smoothers; returns each frame's changes."""
 
     def __init__(
         self,
         classifier: ExpressionClassifier,
         config: EngineConfig | None = None,
         emoji: dict[str, EmojiChoice] | None = None,
-        history: SessionHistory | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self.classifier = classifier
         self.detector = FaceDetector(self.config.detect_width)
         self.tracker = FaceTracker()
         self.emoji = emoji or dict(DEFAULT_EMOJI)
-        self.history = history
         self._smoothers: dict[int, LabelSmoother] = {}
         self._frames = 0
         self._last_detection = 0
@@ -107,13 +116,14 @@ class Engine:
         )
         probabilities = self.classifier.classify(crops)
         classified = time.perf_counter()
-        faces, events = self._smooth(tracks, probabilities, frame.time)
+        faces, changes, departed = self._smooth(tracks, probabilities, frame.time)
         self._frames += 1
         finished = time.perf_counter()
         return FrameResult(
             frame,
             faces,
-            events,
+            changes,
+            departed,
             {
                 "detect": (detected - started) * 1000,
                 "classify": (classified - detected) * 1000,
@@ -123,13 +133,12 @@ class Engine:
             },
         )
 
-    def _smooth(self, tracks, probabilities, now: float) -> tuple[list[FaceResult], list[EmotionEvent]]:
-        faces, events = [], []
+    def _smooth(self, tracks, probabilities, now: float) -> tuple[list[FaceResult], list[LabelChange], list[int]]:
+        faces, changes = [], []
         live_ids = {t.id for t in tracks}
-        for gone in [i for i in self._smoothers if i not in live_ids]:
+        departed = [i for i in self._smoothers if i not in live_ids]
+        for gone in departed:
             del self._smoothers[gone]
-            if self.history:
-                self.history.face_left(now, gone)
         for track, probs in zip(tracks, probabilities, strict=True):
             smoother = self._smoothers.setdefault(track.id, LabelSmoother(self.config.smoothing))
             smoothed, index, changed = smoother.update(probs, now)
@@ -138,9 +147,9 @@ class Engine:
                 track.id, track.box, smoothed.copy(), probs, label, self.emoji_for(label), float(smoothed[index])
             )
             faces.append(face)
-            if changed and self.history:
-                events.append(self.history.record(now, track.id, label, face.emoji, face.confidence))
-        return faces, events
+            if changed:
+                changes.append(LabelChange(track.id, label, face.emoji, face.confidence))
+        return faces, changes, departed
 
     def classify_still(self, image: np.ndarray) -> list[FaceResult]:
         """One image on its own: detect at full quality, no smoothing history."""

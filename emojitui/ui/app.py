@@ -1,12 +1,10 @@
-"""`EmojiApp`: the live screen. Processing runs in its own thread through the engine; the app
+"""`EmojiApp`: the live screen. Processing runs in its own thread through the session; the app
 only renders the updates it is sent (at most 10 a second) and turns keys into actions."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
-import time
 from pathlib import Path
 
 from textual import work
@@ -15,9 +13,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer
 
-from emojitui.engine.engine import Engine, FaceResult
+from emojitui.engine.engine import FaceResult
 from emojitui.session.history import SessionSummary, export_csv
-from emojitui.shared.emotions import DEFAULT_EMOJI, EmojiChoice
+from emojitui.session.session import Session
+from emojitui.shared.emotions import EmojiChoice
 from emojitui.shared.errors import UserError
 from emojitui.shared.signals import QUIT_SIGNALS
 from emojitui.sources import FrameSource
@@ -51,7 +50,7 @@ class EmojiApp(App[int]):
 
     def __init__(
         self,
-        engine: Engine | None,
+        session: Session,
         source: FrameSource | None,
         mirror: bool = False,
         demo: bool = False,
@@ -60,7 +59,7 @@ class EmojiApp(App[int]):
         notice: str = "",
     ) -> None:
         super().__init__()
-        self.engine, self.source, self.demo = engine, source, demo
+        self.session, self.source, self.demo = session, source, demo
         self.snapshot_dir = snapshot_dir or Path.cwd()
         self.want_preview = show_preview
         self.startup_notice = notice
@@ -69,7 +68,6 @@ class EmojiApp(App[int]):
         self.ended = False
         self.selected_id: int | None = None
         self.faces: list[FaceResult] = []
-        self.session_summary: SessionSummary | None = None
         self.capture: LatestFrameCapture | None = None
         self.processor: ProcessingThread | None = None
         self._last_update: FrameUpdate | None = None
@@ -77,7 +75,7 @@ class EmojiApp(App[int]):
         self._updates = 0
         self._history_warned = False
         self.source_label = source.name if source else "no source"
-        self.model_label = engine.classifier.path.name if engine else "no model"
+        self.model_label = session.engine.classifier.path.name
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -98,14 +96,19 @@ class EmojiApp(App[int]):
         self.query_one(Preview).display = self.want_preview and not small
         if self.startup_notice:
             self.notify(self.startup_notice, timeout=8)
-        if self.engine is None or self.source is None:
+        if self.source is None:  # showing fixed updates only (the snapshot tests)
             self._refresh_status(0.0, 0.0)
             return
         self.capture = LatestFrameCapture(self.source, mirror=self.mirror, on_status=self._source_status)
-        self.processor = ProcessingThread(self.engine, self.capture, self.post_message)
+        self.processor = ProcessingThread(self.session, self.capture, self.post_message)
         self.capture.start()
         self.processor.start()
         self._refresh_status(0.0, 0.0)
+
+    @property
+    def session_summary(self) -> SessionSummary | None:
+        """The summary written when the session closed (None while it runs)."""
+        return self.session.summary
 
     def _source_status(self, text: str) -> None:
         self.post_message(SourceStatus(text))
@@ -118,21 +121,19 @@ class EmojiApp(App[int]):
     def show_update(self, update: FrameUpdate) -> None:
         """Render one update into every panel (also used by tests with fixed data)."""
         self._last_update = update
-        history = self.engine.history if self.engine else None
-        if history and history.problem and not self._history_warned:
+        if self.session.problem and not self._history_warned:
             self._history_warned = True
-            self.notify(history.problem, severity="error", timeout=10)
+            self.notify(self.session.problem, severity="error", timeout=10)
         self.faces = update.faces
         ids = [f.id for f in update.faces]
         if self.selected_id not in ids:
             self.selected_id = ids[0] if ids else None
         face = next((f for f in update.faces if f.id == self.selected_id), None)
-        emoji = self._emoji_table()
-        labels = self.engine.labels if self.engine else list(emoji)
+        emoji = self.session.emoji_table()
         alternatives = self._emoji_choices()[face.label].alternatives if face else ()
         number = ids.index(face.id) + 1 if face else 0
         self.query_one(EmojiPanel).show(face, alternatives, number, len(ids))
-        self.query_one(ProbabilityBars).show(labels, face.probabilities if face else None, emoji)
+        self.query_one(ProbabilityBars).show(self.session.labels, face.probabilities if face else None, emoji)
         timeline = update.timelines.get(self.selected_id, []) if self.selected_id is not None else []
         self.query_one(HistoryPanel).show(update.events, update.summary, timeline, emoji)
         self._updates += 1
@@ -141,10 +142,7 @@ class EmojiApp(App[int]):
         self._refresh_status(update.fps, update.latency_ms)
 
     def _emoji_choices(self) -> dict[str, EmojiChoice]:
-        return self.engine.emoji if self.engine else DEFAULT_EMOJI
-
-    def _emoji_table(self) -> dict[str, str]:
-        return {name: choice.main for name, choice in self._emoji_choices().items()}
+        return self.session.engine.emoji
 
     def _refresh_status(self, fps: float, latency: float) -> None:
         states = [
@@ -187,12 +185,7 @@ class EmojiApp(App[int]):
             self.processor.stop()
         if self.capture:
             self.capture.stop()
-        if self.engine and self.engine.history and self.session_summary is None:
-            last = self.processor.last_result if self.processor else None
-            now = time.monotonic() if self.source and self.source.live else (last.frame.time if last else 0.0)
-            lock = self.processor.lock if self.processor else threading.Lock()
-            with lock:  # never close the file under a record() still in progress
-                self.session_summary = self.engine.history.close(now)
+        self.session.close()  # once: later calls (unmount after quit) return the same summary
 
     def on_unmount(self) -> None:
         self._stop_processing()
@@ -243,19 +236,17 @@ class EmojiApp(App[int]):
     def _save_snapshot(self, update: FrameUpdate) -> None:
         from emojitui.session.snapshot import save_snapshot
 
-        labels = self.engine.labels if self.engine else []
+        source = self.source.name if self.source else ""
         try:
-            path = save_snapshot(
-                self.snapshot_dir, update.image, update.faces, labels, self.source.name if self.source else ""
-            )
+            path = save_snapshot(self.snapshot_dir, update.image, update.faces, self.session.labels, source)
         except (UserError, OSError, ValueError) as exc:
             self.call_from_thread(self.notify, f"snapshot failed: {exc}", severity="error")
             return
         self.call_from_thread(self.notify, f"snapshot saved: {path}", title="snapshot")
 
     def action_export(self) -> None:
-        history = self.engine.history if self.engine else None
-        if history is None or history.path is None:
+        history = self.session.history
+        if history.path is None:
             self.notify("no history file in this session (--no-history)", severity="warning")
             return
         target = history.path.with_suffix(".csv")
