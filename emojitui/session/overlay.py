@@ -8,16 +8,11 @@ import cv2
 import numpy as np
 
 from emojitui.session.emoji_art import emoji_image
+from emojitui.shared.colours import hex_to_bgr
 from emojitui.shared.emotions import CLASS_COLOURS
 
 if TYPE_CHECKING:
     from emojitui.engine.engine import FaceResult
-
-
-def hex_to_bgr(hex_colour: str) -> tuple[int, int, int]:
-    value = hex_colour.lstrip("#")
-    r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
-    return b, g, r
 
 
 def paste_rgba(canvas: np.ndarray, rgba: np.ndarray, x: int, y: int, size: int, opacity: float = 1.0) -> None:

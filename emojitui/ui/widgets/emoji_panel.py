@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import cv2
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from emojitui.engine.engine import FaceResult
@@ -27,21 +27,15 @@ class EmojiPanel(Panel):
         self.show(None, (), 0, 0)
 
     def show(self, face: FaceResult | None, alternatives: tuple[str, ...], face_number: int, face_count: int) -> None:
-        self._last = (face, alternatives, face_number, face_count)
-        key = (
-            face and (face.emoji, face.label, round(face.confidence * 100)),
-            alternatives,
-            face_number,
-            face_count,
-            self.size,
-        )
-        if key == getattr(self, "_shown", None):
-            return  # nothing visible changed: skip the repaint
-        self._shown = key
+        key = (face and (face.emoji, face.label, round(face.confidence * 100)), alternatives, face_number, face_count)
+        self.paint(lambda: self._draw_face(face, alternatives, face_number, face_count), key)
+
+    def _draw_face(
+        self, face: FaceResult | None, alternatives: tuple[str, ...], face_number: int, face_count: int
+    ) -> RenderableType:
         if face is None:
-            self.update(Text(NO_FACE, style="dim", justify="center"))
             self.border_subtitle = ""
-            return
+            return Text(NO_FACE, style="dim", justify="center")
         rows = max(3, self.size.height - 4)
         side = max(6, min(2 * rows, self.size.width - 2, 32))
         art = _art(face.emoji, side)
@@ -53,13 +47,8 @@ class EmojiPanel(Panel):
         if art is not None:
             parts.append(_Centred(art, side, self.size.width))
         parts += [caption, others]
-        self.update(Group(*parts))
         self.border_subtitle = f"face {face_number} of {face_count}" if face_count > 1 else ""
-
-    def on_resize(self) -> None:
-        self._shown = None
-        if hasattr(self, "_last"):
-            self.show(*self._last)
+        return Group(*parts)
 
 
 @lru_cache(maxsize=32)

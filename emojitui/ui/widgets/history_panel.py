@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from emojitui.session.history import EmotionEvent, SessionSummary
@@ -31,17 +31,17 @@ class HistoryPanel(Panel):
     def show(
         self, events: list[EmotionEvent], summary: SessionSummary | None, timeline: list[str], emoji: dict[str, str]
     ) -> None:
-        self._last = (events, summary, timeline, emoji)
         key = (
             len(events),
             events[-1] if events else None,
             summary and round(summary.duration_s),
             tuple(timeline),  # tab to another face with as many samples still repaints
-            self.size,
-        )
-        if key == getattr(self, "_shown", None):
-            return  # at most one repaint a second when nothing happens
-        self._shown = key
+        )  # at most one repaint a second when nothing happens
+        self.paint(lambda: self._draw_session(events, summary, timeline, emoji), key)
+
+    def _draw_session(
+        self, events: list[EmotionEvent], summary: SessionSummary | None, timeline: list[str], emoji: dict[str, str]
+    ) -> RenderableType:
         width = max(10, self.size.width - 4)
         parts: list = []
         if timeline:
@@ -64,9 +64,4 @@ class HistoryPanel(Panel):
                     (f" #{event.face}{lasted}", "dim"),
                 )
             )
-        self.update(Group(*parts) if parts else Text("no events yet", style="dim"))
-
-    def on_resize(self) -> None:
-        self._shown = None
-        if hasattr(self, "_last"):
-            self.show(*self._last)
+        return Group(*parts) if parts else Text("no events yet", style="dim")

@@ -7,7 +7,7 @@ import numpy as np
 from rich.text import Text
 
 from emojitui.engine.engine import FaceResult
-from emojitui.session.overlay import hex_to_bgr
+from emojitui.shared.colours import hex_to_bgr
 from emojitui.shared.emotions import CLASS_COLOURS
 from emojitui.ui.halfblock import HalfBlockImage, bgr_to_rgba, fit_image
 from emojitui.ui.widgets.panel import Panel

@@ -25,13 +25,8 @@ class ProbabilityBars(Panel):
         self.show([], None, {})
 
     def show(self, labels: list[str], probabilities: np.ndarray | None, emoji: dict[str, str]) -> None:
-        self._last = (labels, probabilities, emoji)
-        text = self._render_bars(labels, probabilities, emoji)
-        key = (text, self.size)  # rich's Text compares its characters and their styles
-        if key == getattr(self, "_shown", None):
-            return  # the same characters in the same colours: skip the repaint
-        self._shown = key
-        self.update(text)
+        # rich's Text compares its characters and their styles: the same bars in the same colours skip the repaint
+        self.paint(lambda: self._render_bars(labels, probabilities, emoji))
 
     def _render_bars(self, labels: list[str], probabilities: np.ndarray | None, emoji: dict[str, str]) -> Text:
         """The bars as drawn, so a repaint is skipped only when nothing on screen would change."""
@@ -49,8 +44,3 @@ class ProbabilityBars(Panel):
             text.append(f"{value * 100:4.0f}%\n", weight.strip() or "")
         text.rstrip()
         return text
-
-    def on_resize(self) -> None:
-        self._shown = None
-        if hasattr(self, "_last"):
-            self.show(*self._last)
