@@ -68,10 +68,11 @@ gpu-pack python_version="3.12": setup
     rm -rf .device && mv .device.new .device
     echo ".device: $(( $(du -sb .device | cut -f1) / 1048576 )) MiB ($pins for Python {{python_version}}, data from $data)"
 
-# lint and format check
+# lint, format check, and the import contracts in pyproject.toml (the layers; no cycles)
 lint: setup
     {{bin}}/ruff check .
     {{bin}}/ruff format --check .
+    {{bin}}/lint-imports
 
 # fix what ruff can fix and format the code
 fmt: setup
