@@ -9,7 +9,6 @@ from pathlib import Path
 
 from textual import work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer
 
@@ -22,6 +21,7 @@ from emojitui.shared.signals import QUIT_SIGNALS
 from emojitui.sources import FrameSource
 from emojitui.sources.capture import LatestFrameCapture
 from emojitui.ui.help import HelpScreen
+from emojitui.ui.keys import bindings
 from emojitui.ui.messages import FrameUpdate, ProcessingFailed, SourceEnded, SourceStatus
 from emojitui.ui.processing import ProcessingThread
 from emojitui.ui.widgets.emoji_panel import EmojiPanel
@@ -37,16 +37,7 @@ PREVIEW_EVERY = 2  # the preview redraws on every 2nd update (~6 Hz): it is most
 class EmojiApp(App[int]):
     TITLE = "emojitui"
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))
-    BINDINGS = [
-        Binding("q", "quit_app", "quit"),
-        Binding("question_mark", "help", "help", key_display="?"),
-        Binding("s", "snapshot", "snapshot"),
-        Binding("p,space", "pause", "pause"),
-        Binding("m", "mirror", "mirror"),
-        Binding("v", "toggle_preview", "preview"),
-        Binding("tab", "next_face", "next face", priority=True),
-        Binding("e", "export", "export CSV"),
-    ]
+    BINDINGS = bindings()
 
     def __init__(
         self,

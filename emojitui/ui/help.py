@@ -8,20 +8,12 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-HELP = """\
+from emojitui.ui.keys import keys_table
+
+HELP = f"""\
 # emojitui
 
-| key | action |
-|---|---|
-| `q` | quit (the history is saved and a summary printed) |
-| `s` | snapshot: the frame with emoji over each face, PNG + JSON |
-| `p` / `space` | pause or resume |
-| `m` | mirror the picture |
-| `v` | show or hide the camera preview |
-| `tab` | next face (the selected face drives the panels) |
-| `e` | export the session history as CSV |
-| `ctrl+p` | command palette (themes and more) |
-| `?` / `escape` | close this help |
+{keys_table()}
 
 **Panels**: the big emoji is the selected face's smoothed emotion; the bars are the seven
 smoothed class probabilities; the session shows a timeline (one block per second, coloured by
