@@ -1,7 +1,7 @@
 """`python -m bench.train_step`: a training step of the shipped network, float32 against mixed bfloat16.
 
 Why: whether the trainer should compute in bfloat16 on CPUs with bfloat16 units (AMX-BF16)
-must rest on a measurement, and the answer depends on the host (README, Training): on
+must rest on a measurement, and the answer depends on the host (docs/model-history.md, Training): on
 2026-11-25 it was no faster than float32 at its best; on 2026-12-01 a step took 256 ms against
 443, so cycle 9 trained with the recipe's `mixed_precision`. The step is
 the shipped recipe's own (network, L2, dropout, optimizer, loss) on batches of 128; policies

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 
 from emojitui.engine.smoothing import SmoothingConfig
 
-# Framing measured on 467 PublicTest faces (see the README, "How the defaults were chosen").
+# Framing measured on 467 PublicTest faces (docs/model-history.md, "How the app's defaults were chosen").
 FER_CROP_SCALE = 1.12
 FER_CROP_SHIFT_UP = 0.06
 
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
-    """Detection and smoothing settings; defaults chosen by measurement (see the README)."""
+    """Detection and smoothing settings; defaults chosen by measurement (docs/model-history.md)."""
 
     detect_width: int = 400
     detect_every: int = 3
