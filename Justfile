@@ -35,9 +35,9 @@ _venv stamp spec:
 run *ARGS: setup-app
     {{bin}}/emojitui "$@"
 
-# rebuild the model end to end: train (continuing an interrupted run; --fresh starts over), export int8, verify, evaluate, write the card
+# the model factory: teachers, then the accurate and fast students, then export (--step S, --fresh, --budget MIN; trainer/README.md)
 train *ARGS: setup
-    {{bin}}/python -m trainer all --resume "$@"
+    {{bin}}/python -m trainer factory "$@"
 
 # run the tests (those that need ../shared skip with a reason when it is absent)
 test *ARGS: setup

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("tensorflow", reason="the training extra is not installed (just setup installs it)")
 
-from emojitui.classifier import ExpressionClassifier
+from emojitui.engine.classifier import ExpressionClassifier
 from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.shared.model_card import read_card
 from tests.test_trainer_data import make_folder_dataset
@@ -186,11 +186,13 @@ def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):
     assert set(test_metrics["per_class"]) == set(CLASS_NAMES)
     assert test_metrics["images"] == 14
     assert test_metrics["accuracy"] == evaluate_model(models / "emotion.tflite", data["test"])["accuracy"]
-    assert (models / "confusion_matrix.png").stat().st_size > 1000
-    assert (models / "training_curves.png").stat().st_size > 1000
+    assert (models / "emotion-confusion.png").stat().st_size > 1000
+    assert (models / "emotion-curves.png").stat().st_size > 1000
     noisy = evaluate_model(models / "emotion.tflite", Split(camera_noise(data["val"].images), data["val"].labels))
     assert card.metrics["val_camera_noise_int8_accuracy"] == noisy["accuracy"]
-    assert card.metrics["val_sad_images"] == 2 and 0 <= card.metrics["val_camera_noise_predicted_sad"] <= 14
+    predicted_sad = int(np.asarray(noisy["confusion"])[:, CLASS_NAMES.index("sad")].sum())
+    assert card.metrics["val_sad_images"] == 2 and card.metrics["val_camera_noise_predicted_sad"] == predicted_sad
+    assert card.tier == "accurate" and card.teachers == []
     assert card.data["batch_norm_statistics"].startswith(("recomputed: ", "as trained: "))
     page = (models / "README.md").read_text()
     assert "accuracy" in page and "webcam-like noise" in page
@@ -287,35 +289,67 @@ def test_evaluate_with_a_missing_model_is_a_one_line_error(tiny_run, capsys, tmp
 
 
 def test_the_command_line_trains_exports_and_reexports_a_tiny_run(tiny_run, tmp_path, capsys):
-    """`python -m trainer all`, as `just train` runs it, then `export` of the same run folder."""
+    """`python -m trainer train` of a recipe file, then `export` of its run folder, twice."""
     recipe = tmp_path / "tiny.json"
     recipe.write_text(json.dumps(TINY | {"stages": [list(s) for s in TINY["stages"]]}))
-    common = ["--data", str(tiny_run[2] / "fer"), "--cache", str(tmp_path), "--out", str(tmp_path / "run")]
-    shipping = ["--models", str(tmp_path / "models"), "--tolerance", "100", "--restarts", "0"]
-    assert trainer_main(["all", *common, *shipping, "--resume", "--recipe", str(recipe)]) == 0
-    card = read_card(tmp_path / "models" / "emotion.json")
+    data = ["--data", str(tiny_run[2] / "fer"), "--cache", str(tmp_path)]
+    run = ["--out", str(tmp_path / "run")]
+    shipping = ["--models", str(tmp_path / "models"), "--tolerance", "100"]
+    assert trainer_main(["train", *data, *run, "--resume", "--recipe", str(recipe)]) == 0
+    assert trainer_main(["export", *data, *run, *shipping, "--name", "emotion-fast", "--tier", "fast"]) == 0
+    card = read_card(tmp_path / "models" / "emotion-fast.json")
     assert card.recipe["stem"] == TINY["stem"] and card.recipe["epochs_run"] == TINY["epochs"]
-    assert trainer_main(["export", *common, *shipping]) == 0
+    assert card.tier == "fast" and card.name == "emotion-fast"
+    assert trainer_main(["export", *data, *run, *shipping]) == 0
     assert capsys.readouterr().out.count("converting") == 2, "both exported the run"
-    assert trainer_main(["train", *common, "--resume", "--recipe", str(tmp_path / "none.json")]) == 1
-    assert "fix the JSON in" in capsys.readouterr().err
+    page = (tmp_path / "models" / "README.md").read_text()
+    assert "`emotion.tflite` | accurate" in page and "`emotion-fast.tflite` | fast" in page
+    assert trainer_main(["train", *data, *run, "--resume", "--recipe", str(tmp_path / "none.json")]) == 1
+    assert "no recipe" in capsys.readouterr().err
 
 
-def test_a_warm_start_from_a_shipped_file_continues_its_network_without_restating_it(tiny_run, tmp_path):
-    """`--init-from X.tflite` with a recipe of other fields trains X's network (from its card), not the default."""
+def test_fine_tuning_from_a_shipped_file_keeps_its_network(tiny_run, tmp_path):
+    """`--init-from X.tflite` trains the recipe's network from X's weights; another shape is refused."""
     model = exported_tiny_model(tiny_run)
     recipe = tmp_path / "more.json"
-    recipe.write_text(json.dumps({"batch_size": 8, "warmup_epochs": 1, "peak_lr": 0.01}))
-    common = ["--data", str(tiny_run[2] / "fer"), "--cache", str(tmp_path), "--restarts", "0", "--epochs", "1"]
+    recipe.write_text(json.dumps(TINY | {"stages": [list(s) for s in TINY["stages"]], "peak_lr": 0.01}))
+    common = ["--data", str(tiny_run[2] / "fer"), "--cache", str(tmp_path), "--epochs", "1"]
     warm = ["--out", str(tmp_path / "more"), "--init-from", str(model), "--recipe", str(recipe)]
     assert trainer_main(["train", *common, *warm]) == 0
     trained = read_json(tmp_path / "more" / "recipe.json")
-    assert trained["stem"] == TINY["stem"] and trained["stages"] == [list(s) for s in TINY["stages"]]
-    assert trained["peak_lr"] == 0.01, "the recipe file's own fields still win"
-    restated = tmp_path / "restated.json"
-    restated.write_text(json.dumps({"batch_size": 8, "stem": 4}))  # narrower: nothing to copy
-    again = ["--out", str(tmp_path / "restated"), "--init-from", str(model), "--recipe", str(restated)]
-    assert trainer_main(["train", *common, *again]) == 1, "a shape the file cannot fill is still refused"
+    assert trained["init_from"]["file"] == "emotion.tflite" and trained["peak_lr"] == 0.01
+    wider = tmp_path / "wider.json"
+    wider.write_text(json.dumps(TINY | {"stages": [[8, 1], [24, 1]]}))
+    again = ["--out", str(tmp_path / "wider"), "--init-from", str(model), "--recipe", str(wider)]
+    assert trainer_main(["train", *common, *again]) == 1, "a shape the file cannot fill is refused"
+
+
+def test_a_tiny_budget_fits_the_schedule_into_one_epoch(tiny_run, tmp_path):
+    data = tiny_run[0]
+    run, said = RunFolder(tmp_path / "short"), []
+    train(data, Recipe(**TINY | {"epochs": 5, "budget_minutes": 0.001}), run, resume=False, say=said.append)
+    assert any("1 epochs x ~" in line and "cut from 5 to fit" in line for line in said), said
+    assert read_json(run.recipe)["epochs"] == 1 and run.finished() and run.best.is_file()
+
+
+def test_a_run_stopped_by_its_budget_keeps_its_best_epoch_and_exports_it(tiny_run, tmp_path):
+    """Fitted to 3 epochs, interrupted after 1, resumed with almost no time left: it stops after epoch 2."""
+    data = tiny_run[0]
+    run = RunFolder(tmp_path / "budget")
+
+    def stop_after_first(line: str) -> None:
+        if line.startswith("epoch   1/"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(data, Recipe(**TINY | {"epochs": 3}), run, resume=False, say=stop_after_first)
+    said: list[str] = []
+    train(data, Recipe(**TINY | {"epochs": 3, "budget_minutes": 0.0001}), run, resume=True, say=said.append)
+    assert any(line.startswith("budget spent after epoch 2 of 3") for line in said), said
+    state = run.read_state()
+    assert state["epoch"] == 2 and state["stopped"] == "budget" and run.finished()
+    assert export_and_report(data, run, tmp_path / "models", tolerance_points=100.0) == 0
+    assert read_card(tmp_path / "models" / "emotion.json").recipe["best_epoch"] == state["best_epoch"]
 
 
 def test_time_left_ignores_one_stalled_epoch():

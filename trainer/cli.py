@@ -1,7 +1,8 @@
-"""`python -m trainer {train,export,evaluate,all}`: the trainer's command line.
+"""`python -m trainer {factory,train,export,evaluate,cost}`: the trainer's command line.
 
-`all` (what `just train` runs) trains or resumes, exports the int8 TFLite file, verifies it in
-LiteRT, evaluates it on PrivateTest and writes the model card and report.
+`factory` (what `just train` runs) makes the shipped models in steps: teachers, the accurate
+student, the fast student, export (trainer/factory.py). `train` and `export` run one recipe by
+hand (experiments), `evaluate` measures any compatible .tflite, `cost` a recipe's network.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ if TYPE_CHECKING:  # imported when a command runs, so `--help` needs no OpenCV, 
     from trainer.recipe import Recipe
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_RUN = REPO / "runs" / "emotion"
+DEFAULT_RUNS = REPO / "runs" / "factory"
 DEFAULT_MODELS = REPO / "models"
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emojitui"
 
@@ -34,58 +35,59 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--cache", type=Path, default=DEFAULT_CACHE, help="where decoded arrays are cached (default %(default)s)"
         )
-
-    def run_options(p: argparse.ArgumentParser) -> None:
-        data_options(p)
-        p.add_argument(
-            "--out", type=Path, default=DEFAULT_RUN, help="run folder: checkpoints, log (default %(default)s)"
-        )
-        p.add_argument(
-            "--restarts",
-            type=_count,
-            help="warm-restart cycles after the first (default: all in the recipe; 0 trains cycle 1 only)",
-        )
         p.add_argument(
             "--limit", type=_count, default=0, help="use at most this many images per class and split (smoke runs)"
         )
 
-    def train_options(p: argparse.ArgumentParser) -> None:
-        run_options(p)
-        p.add_argument("--epochs", type=_positive, help="number of epochs (default from the recipe)")
-        p.add_argument("--batch-size", type=_positive, help="batch size (default from the recipe)")
-        p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-        p.add_argument("--fresh", action="store_true", help="delete the run in --out and start over")
+    def budget_option(p: argparse.ArgumentParser) -> None:
         p.add_argument(
-            "--init-from",
-            type=Path,
-            help="start a new run from this .keras model's or int8 .tflite file's weights (warm restart)",
-        )
-        p.add_argument(
-            "--recipe",
-            type=Path,
-            help='JSON file of recipe fields that replace the defaults, e.g. {"epochs": 60, "peak_lr": 0.02}',
+            "--budget",
+            type=_minutes,
+            help="minutes for each training run: its epochs are fitted to it from a measured epoch time, "
+            "and it stops (best epoch kept) when they run out (default: the recipe's budget_minutes)",
         )
 
     def export_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(
-            "--models",
-            type=Path,
-            default=DEFAULT_MODELS,
-            help="where emotion.tflite and its card go (default %(default)s)",
+            "--models", type=Path, default=DEFAULT_MODELS, help="where the .tflite files go (default %(default)s)"
         )
         p.add_argument(
             "--tolerance", type=float, default=0.5, help="allowed int8 vs float PublicTest accuracy drop, points"
         )
 
-    train_options(sub.add_parser("train", help="train or resume a run"))
-    export = sub.add_parser(
-        "export", help="export a run's last finished cycle to int8 TFLite, verify it, evaluate, write the card"
+    factory = sub.add_parser("factory", help="teachers -> accurate student -> fast student -> export (just train)")
+    data_options(factory)
+    export_options(factory)
+    budget_option(factory)
+    factory.add_argument("--step", choices=STEP_NAMES, help="run one step only (default: all, in order)")
+    factory.add_argument("--fresh", action="store_true", help="redo the step(s) even where their output exists")
+    factory.add_argument("--teachers", type=_positive, default=3, help="how many teachers (default %(default)s)")
+    factory.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="run folders (default %(default)s)")
+    factory.add_argument(
+        "--recipes", type=Path, help="folder of teacher/student/student-fast.json (default the trainer's)"
     )
-    run_options(export)
+
+    train = sub.add_parser("train", help="train or resume one run of a recipe (experiments)")
+    data_options(train)
+    budget_option(train)
+    train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, log")
+    train.add_argument("--recipe", default="teacher", help="teacher, student, student-fast or a .json file")
+    train.add_argument("--epochs", type=_positive, help="the most epochs (default from the recipe)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    train.add_argument("--fresh", action="store_true", help="delete the run in --out and start over")
+    train.add_argument(
+        "--init-from", type=Path, help="fine-tune: start from this .keras or int8 .tflite file of the same network"
+    )
+
+    export = sub.add_parser("export", help="export one run to int8 TFLite, verify it, evaluate, write the card")
+    data_options(export)
     export_options(export)
-    everything = sub.add_parser("all", help="train (or resume), then export, verify, evaluate and report")
-    train_options(everything)
-    export_options(everything)
+    export.add_argument("--out", type=Path, required=True, help="the run folder to export")
+    export.add_argument(
+        "--name", default="emotion", help="file name in --models, without .tflite (default %(default)s)"
+    )
+    export.add_argument("--tier", default="accurate", choices=("accurate", "fast", "teacher"))
+
     evaluate = sub.add_parser("evaluate", help="evaluate any compatible .tflite on PrivateTest")
     data_options(evaluate)
     evaluate.add_argument("--model", type=Path, default=DEFAULT_MODELS / "emotion.tflite")
@@ -97,7 +99,23 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("raw", "unit", "signed"),
         help="what a float-input model expects: 0..255, 0..1 or -1..1 (default raw; int8 models carry their own)",
     )
+
+    cost = sub.add_parser("cost", help="a recipe's network before training: multiply-adds, parameters, int8 latency")
+    cost.add_argument("recipes", nargs="+", help="teacher, student, student-fast or .json files")
     return parser
+
+
+STEP_NAMES = ("teachers", "student", "fast", "export")
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of minutes") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a number of minutes above 0")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -145,64 +163,62 @@ def _run(args: argparse.Namespace) -> int:
             print(f"error: model {args.model} not found: pass --model PATH to a .tflite file", file=sys.stderr)
             return 2
         return evaluate_command(args.model, _dataset(args), args.split, args.out, args.pixels)
-    from trainer.chain import RESTARTS, final_folder, train_chain
+    if args.command == "cost":
+        from trainer.cost import cost_command
 
-    restarts = RESTARTS if args.restarts is None else RESTARTS[: args.restarts]
-    if args.command == "export":
-        dataset, shipped = _dataset(args), final_folder(args.out, len(restarts))
-    else:
-        recipe = _recipe(args.recipe, args.init_from)  # a bad file fails before decoding
-        if args.epochs:
-            recipe.epochs = args.epochs
-        if args.batch_size:
-            recipe.batch_size = args.batch_size
-        dataset = _dataset(args)
-        if args.fresh and args.out.is_dir():
-            shutil.rmtree(args.out)
-        shipped = train_chain(
-            dataset,
-            recipe,
-            args.out,
-            resume=args.resume and not args.fresh,
-            restarts=restarts,
-            epochs_given=bool(args.epochs),
-            init_from=args.init_from,
+        return cost_command(args.recipes)
+    if args.command == "factory":
+        from trainer.factory import STEPS, Factory
+        from trainer.recipe import RECIPES
+
+        factory = Factory(
+            _dataset(args),
+            runs=args.runs,
+            models=args.models,
+            recipes=args.recipes or RECIPES,
+            teachers=args.teachers,
+            budget_minutes=args.budget,
+            fresh=args.fresh,
+            tolerance_points=args.tolerance,
         )
-    if args.command in ("export", "all"):
+        factory.run((args.step,) if args.step else STEPS)
+        return 0
+    from trainer.run_folder import RunFolder
+
+    if args.command == "export":
         from trainer.export import export_and_report
 
-        return export_and_report(dataset, shipped, args.models, args.tolerance)
+        return export_and_report(_dataset(args), RunFolder(args.out), args.models, args.tolerance, args.name, args.tier)
+    from trainer.train import train
+
+    recipe = _recipe(args)  # a bad file fails before decoding
+    dataset = _dataset(args)
+    if args.fresh and args.out.is_dir():
+        shutil.rmtree(args.out)
+    train(
+        dataset,
+        recipe,
+        RunFolder(args.out),
+        resume=args.resume and not args.fresh,
+        epochs_given=bool(args.epochs),
+        init_from=args.init_from,
+        name=args.out.name,
+    )
     return 0
 
 
-# The recipe fields that fix a network's shape: a warm start takes them from its source unless told otherwise.
-ARCHITECTURE_FIELDS = ("stem", "stages", "full_resolution")
+def _recipe(args: argparse.Namespace) -> Recipe:
+    """The named recipe with `--epochs` and `--budget` applied."""
+    import dataclasses
 
-
-def _recipe(recipe_file: Path | None, init_from: Path | None) -> Recipe:
-    """The default recipe with `--recipe`'s fields, on top of the network shape `--init-from` was trained with
-    (its model card, or its run's recipe.json), so `--init-from models/emotion.tflite` continues that network."""
     from trainer.recipe import Recipe
-    from trainer.run_folder import read_json
 
-    given = read_json(recipe_file, f"fix the JSON in {recipe_file}") if recipe_file else {}
-    inherited = {name: value for name, value in _source_recipe(init_from).items() if name in ARCHITECTURE_FIELDS}
-    return Recipe().replaced(inherited | given, str(recipe_file or init_from or "recipe"))
-
-
-def _source_recipe(init_from: Path | None) -> dict:
-    """The recipe a warm start's source recorded: the card beside a .tflite, recipe.json beside a .keras; {} if none."""
-    from emojitui.shared.model_card import ModelCardError, card_path_for, read_card
-    from trainer.run_folder import RunError, read_json
-
-    if init_from is None:
-        return {}
-    try:
-        if init_from.suffix == ".tflite":
-            return dict(read_card(card_path_for(init_from)).recipe)
-        return read_json(init_from.parent / "recipe.json")
-    except (ModelCardError, RunError):  # no record: the recipe's own shape, checked against the weights later
-        return {}
+    recipe = Recipe.named(args.recipe)
+    if args.epochs:
+        recipe = dataclasses.replace(recipe, epochs=args.epochs)
+    if args.budget:
+        recipe = dataclasses.replace(recipe, budget_minutes=args.budget)
+    return recipe
 
 
 def _dataset(args: argparse.Namespace) -> Dataset:

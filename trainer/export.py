@@ -8,21 +8,22 @@ drop from a bad calibration set is worse than a loud failure.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import tempfile
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from emojitui.shared.atomic import write_bytes_atomic, write_text_atomic
+from emojitui.shared.atomic import write_bytes_atomic
 from emojitui.shared.emotions import CLASS_NAMES
+from emojitui.shared.litert import LiteRTModel
 from emojitui.shared.model_card import InputSpec, ModelCard, ModelCardError, card_path_for, read_card, write_card
 from trainer.batchnorm import STAT_IMAGES, recompute_batch_norm
 from trainer.data import Dataset, Split
 from trainer.evaluate import evaluate_model
-from trainer.litert_runner import TFLiteClassifier
 from trainer.metrics import classification_report, format_report
 from trainer.model import multiply_adds
 from trainer.noise import camera_noise
@@ -83,23 +84,23 @@ def float_predictions(model: keras.Model, images: np.ndarray) -> np.ndarray:
 
 
 def median_latency_ms(path: Path, repeats: int = 300) -> float:
-    """Median single-face invoke time, one thread, XNNPACK (the figure the app lives on)."""
-    runner = TFLiteClassifier(path, threads=1)
-    face = np.random.default_rng(0).integers(0, 256, (1, 48, 48), dtype=np.uint8)
-    runner.probabilities(face)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        runner.interpreter.set_tensor(runner.input["index"], face[..., None])
-        runner.interpreter.invoke()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1000)
+    """Median single-face run time, one thread, XNNPACK (the figure the app lives on)."""
+    return LiteRTModel(path, threads=1).median_latency_ms(repeats)
 
 
-def export_and_report(dataset: Dataset, run: RunFolder, models: Path, tolerance_points: float) -> int:
-    """Convert the run's best model to int8, check it in LiteRT, measure it, and write it with its card and page.
+def export_and_report(
+    dataset: Dataset,
+    run: RunFolder,
+    models: Path,
+    tolerance_points: float,
+    name: str = "emotion",
+    tier: str = "accurate",
+) -> int:
+    """Convert the run's best model to int8, check it in LiteRT, measure it, and write `<name>.tflite` and its card.
 
-    The file is written only after its check passes, so a failed export leaves `models` as it was.
+    A shipped tier (accurate, fast) is also read once on PrivateTest, plotted, and written into
+    the models page; a teacher is measured on PublicTest only. The file is written only after its
+    check passes, so a failed export leaves `models` as it was.
     """
     if not run.best.is_file():
         print(f"error: no trained model in {run.root}: run `python -m trainer train` first")
@@ -114,7 +115,8 @@ def export_and_report(dataset: Dataset, run: RunFolder, models: Path, tolerance_
 
     names = list(CLASS_NAMES)
     float_val = classification_report(val.labels, val_predictions, names)
-    float_test = classification_report(test.labels, float_predictions(model, test.images), names)
+    shipped = tier != "teacher"
+    float_test = classification_report(test.labels, float_predictions(model, test.images), names) if shipped else {}
     with tempfile.TemporaryDirectory() as scratch:
         candidate = Path(scratch) / "emotion.tflite"
         candidate.write_bytes(tflite)
@@ -126,11 +128,11 @@ def export_and_report(dataset: Dataset, run: RunFolder, models: Path, tolerance_
         print(f"PublicTest accuracy: float {float_val['accuracy']:.4f}, int8 {int8_val['accuracy']:.4f}")
         if drop > tolerance_points:
             raise ExportError(f"int8 PublicTest accuracy is {drop:.2f} points below float (limit {tolerance_points})")
-        int8_test = evaluate_model(candidate, test)
+        int8_test = evaluate_model(candidate, test) if shipped else {}
         noisy_val = evaluate_model(candidate, Split(camera_noise(val.images), val.labels))
         latency = median_latency_ms(candidate)
 
-    model_path = models / "emotion.tflite"
+    model_path = models / f"{name}.tflite"
     downgrade = _downgrade_warning(model_path, int8_val["accuracy"])
     write_bytes_atomic(model_path, tflite)
     sad = CLASS_NAMES.index("sad")
@@ -138,12 +140,16 @@ def export_and_report(dataset: Dataset, run: RunFolder, models: Path, tolerance_
     card = ModelCard(
         labels=names,
         input=InputSpec(width=48, height=48, channels=1, pixels="raw"),
-        name="emotion",
+        name=name,
+        tier=tier,
+        teachers=[teacher_record(Path(t)) for t in recipe.teachers],
         created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        metrics={
-            "test_split": "PrivateTest",
-            "test_int8": int8_test,
-            "test_float_accuracy": float_test["accuracy"],
+        metrics=(
+            {"test_split": "PrivateTest", "test_int8": int8_test, "test_float_accuracy": float_test["accuracy"]}
+            if shipped
+            else {}
+        )
+        | {
             "val_int8_accuracy": int8_val["accuracy"],
             "val_float_accuracy": float_val["accuracy"],
             # Webcam-like noise (trainer.noise) on PublicTest: how far it drifts.
@@ -154,7 +160,8 @@ def export_and_report(dataset: Dataset, run: RunFolder, models: Path, tolerance_
             "multiply_adds": multiply_adds(model),
             "parameters": int(model.count_params()),
             "latency_ms_median_1_thread": round(latency, 3),
-        },
+        }
+        | ({"val_int8": int8_val} if not shipped else {}),
         recipe=recipe.as_dict() | {"epochs_run": state.get("epoch"), "best_epoch": state.get("best_epoch")},
         data={
             "source": "FER-2013 (Goodfellow et al. 2013)",
@@ -169,18 +176,27 @@ def export_and_report(dataset: Dataset, run: RunFolder, models: Path, tolerance_
         },
     )
     write_card(card, card_path_for(model_path))
-    from trainer.plots import plot_confusion, plot_curves
-    from trainer.report import model_readme
+    if shipped:
+        from trainer.plots import plot_confusion, plot_curves
+        from trainer.report import write_models_page
 
-    plot_confusion(int8_test, names, models / "confusion_matrix.png", title="int8 PrivateTest")
-    if run.log.is_file():
-        plot_curves(run.log, models / "training_curves.png")
-    write_text_atomic(models / "README.md", model_readme(card))
-    print(format_report(int8_test, names))
+        plot_confusion(int8_test, names, models / f"{name}-confusion.png", title=f"{name}: int8 PrivateTest")
+        if run.log.is_file():
+            plot_curves(run.log, models / f"{name}-curves.png")
+        write_models_page(models)
+        print(format_report(int8_test, names))
     print(f"wrote {model_path} ({len(tflite) / 1024:.0f} KiB, {latency:.2f} ms/face) and its card")
     if downgrade:
         print(downgrade)
     return 0
+
+
+def teacher_record(path: Path) -> dict:
+    """A teacher file as a card names it: where, its content hash, and what it read on PublicTest."""
+    record: dict = {"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    with contextlib.suppress(ModelCardError):
+        record["val_int8_accuracy"] = read_card(card_path_for(path)).metrics.get("val_int8_accuracy")
+    return record
 
 
 def _downgrade_warning(model_path: Path, new_val_accuracy: float) -> str | None:

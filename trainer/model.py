@@ -3,6 +3,8 @@
 Plain 3x3 convolutions, batch norm and max-pooling quantise cleanly to int8 and run fast in
 XNNPACK; most of the compute sits at 12x12 and 6x6 where it buys the most accuracy. The model
 takes raw 0..255 grey pixels and normalises inside, so the TFLite input is the raw crop.
+The `separable` network swaps each 3x3 convolution after the stem for a depthwise 3x3 and a
+pointwise 1x1: the fast tier, for CPUs whose int8 convolutions have no dot-product instructions.
 Backend-neutral Keras (`keras.layers`) so the same code trains on TensorFlow or JAX.
 """
 
@@ -24,19 +26,13 @@ def build_model(
     stem: int = 0,
     weight_decay: float = 0.0,
     seed: int = 1234,
-    full_resolution: tuple[int, int] = (0, 0),
+    network: str = "vgg",
 ) -> keras.Model:
-    """Build the classifier; outputs logits for CLASS_NAMES (softmax is added at export).
-
-    `full_resolution` (filters, convolutions) adds convolutions at the input's resolution before
-    the strided stem (stage 0), so fine detail (eye corners, lip edges) is seen before the stride.
-    """
+    """Build the classifier; outputs logits for CLASS_NAMES (softmax is added at export)."""
     regulariser = keras.regularizers.L2(weight_decay) if weight_decay else None
+    block = _separable_bn_relu if network == "separable" else _conv_bn_relu
     inputs = keras.Input((size, size, 1), name="face")
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="normalise")(inputs)
-    filters, convs = full_resolution
-    for index in range(1, convs + 1):
-        x = _conv_bn_relu(x, filters, f"0_{index}", seed + index, regulariser)
     if stem:
         # A strided stem: full-resolution feature maps cost most of the training time on a
         # CPU (memory-bound BN/ReLU/pool) for little accuracy at 48x48.
@@ -53,7 +49,7 @@ def build_model(
         x = layers.ReLU(name="relu_stem")(x)
     for stage, (filters, convs) in enumerate(stages, start=1):
         for index in range(1, convs + 1):
-            x = _conv_bn_relu(x, filters, f"{stage}_{index}", seed + 10 * stage + index, regulariser)
+            x = block(x, filters, f"{stage}_{index}", seed + 10 * stage + index, regulariser)
         x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
@@ -82,11 +78,38 @@ def _conv_bn_relu(x, filters: int, suffix: str, seed: int, regulariser) -> keras
     return layers.ReLU(name=f"relu{suffix}")(x)
 
 
+def _separable_bn_relu(x, filters: int, suffix: str, seed: int, regulariser) -> keras.KerasTensor:
+    """A depthwise 3x3 (`dw<suffix>`) and a pointwise 1x1 (`conv<suffix>`), each with batch norm and ReLU."""
+    x = layers.DepthwiseConv2D(
+        3,
+        padding="same",
+        use_bias=False,
+        depthwise_initializer=keras.initializers.HeNormal(seed=seed + 5000),
+        name=f"dw{suffix}",
+    )(x)
+    x = layers.BatchNormalization(name=f"bn_dw{suffix}")(x)
+    x = layers.ReLU(name=f"relu_dw{suffix}")(x)
+    x = layers.Conv2D(
+        filters,
+        1,
+        use_bias=False,
+        kernel_initializer=keras.initializers.HeNormal(seed=seed),
+        kernel_regularizer=regulariser,
+        name=f"conv{suffix}",
+    )(x)
+    x = layers.BatchNormalization(name=f"bn{suffix}")(x)
+    return layers.ReLU(name=f"relu{suffix}")(x)
+
+
 def multiply_adds(model: keras.Model) -> int:
     """Multiply-accumulates per image for the conv and dense layers (what dominates latency)."""
     total = 0
     for layer in model.layers:
-        if isinstance(layer, layers.Conv2D):
+        if isinstance(layer, layers.DepthwiseConv2D):  # a subclass of Conv2D in some Keras versions
+            _, h, w, channels = layer.output.shape
+            kh, kw = layer.kernel_size
+            total += h * w * channels * kh * kw
+        elif isinstance(layer, layers.Conv2D):
             _, h, w, c_out = layer.output.shape
             kh, kw = layer.kernel_size
             total += h * w * c_out * kh * kw * layer.input.shape[-1]

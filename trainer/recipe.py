@@ -1,4 +1,8 @@
-"""What decides a model's quality, in one place: the recipe, copied into the run folder and the card."""
+"""What decides a model's quality, in one place: the recipe, copied into the run folder and the card.
+
+The factory's recipes are JSON files in `trainer/recipes/` (teacher, student, student-fast);
+`Recipe()`'s defaults are the teacher recipe, and a file names the fields it changes.
+"""
 
 from __future__ import annotations
 
@@ -8,45 +12,52 @@ from pathlib import Path
 from trainer.augment import AugmentConfig
 from trainer.run_folder import RunError, read_json
 
+RECIPES = Path(__file__).with_name("recipes")
+NETWORKS = ("vgg", "separable")
+
 
 @dataclass
 class Recipe:
-    """Hyper-parameters of one run; the defaults are the shipped model's recipe."""
+    """Hyper-parameters of one run; the defaults are the teacher recipe (`recipes/teacher.json`)."""
 
-    epochs: int = 34
+    epochs: int = 95  # the most epochs; `budget_minutes` may fit fewer into the time
     batch_size: int = 128
     peak_lr: float = 0.05
     warmup_epochs: int = 3
     momentum: float = 0.9
-    weight_decay: float = 5e-4
+    weight_decay: float = 0.00025
     label_smoothing: float = 0.1
-    class_weight_power: float = 0.5
-    dropout: float = 0.4
+    class_weight_power: float = 0.25
+    dropout: float = 0.3
+    # "vgg": 3x3 convolutions; "separable": each 3x3 convolution after the stem is a depthwise 3x3
+    # and a pointwise 1x1, a third to a ninth of the multiply-adds (for CPUs without dot products).
+    network: str = "vgg"
     stem: int = 32
-    stages: tuple[tuple[int, int], ...] = ((48, 1), (96, 2), (192, 2))
-    full_resolution: tuple[int, int] = (0, 0)  # (filters, convolutions) at 48x48 before the stem
-    patience: int = 20
-    seed: int = 1234
+    stages: tuple[tuple[int, int], ...] = ((64, 2), (128, 4), (224, 3))
+    patience: int = 1000
+    seed: int = 101
     jit_compile: bool = False  # measured: no faster on the 2-core CPU, and slower to start
-    # bfloat16 compute, float32 weights and logits. Host-dependent (README, Training): on 2026-12-01
-    # an epoch of the shipped network took 67-83 s instead of 104-147 s. Export converts a float32 copy.
+    # bfloat16 compute, float32 weights and logits: faster only where the CPU has bf16 instructions
+    # (AMX, AVX512_BF16); export converts a float32 copy.
     mixed_precision: bool = False
-    # Distillation: .tflite teachers whose flip-averaged mean probabilities on each training image
+    # Wall-clock minutes for the run: the epoch count is fitted to it from a measured epoch time,
+    # so the cosine schedule ends inside it, and training stops (best epoch kept) when it runs out.
+    budget_minutes: float = 150.0
+    # Distillation: .tflite teachers whose mean probabilities over each training image's views
     # replace `distill_weight` of its target. Independently trained models disagree on a fifth of
     # the faces, so their average is a stronger teacher than any one of them.
     teachers: tuple[str, ...] = ()
-    distill_weight: float = 0.5
-    # Pixels the teacher's views are also shifted by (left, right, up, down; 0 = none): measured on
-    # PublicTest, shipped cycle 6 reads 69.4% flip-averaged and 70.0% with 2-pixel shifts as well.
-    teacher_shift: int = 0
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    init_from: dict = field(default_factory=dict)  # what a warm restart began from: lineage for the card
+    distill_weight: float = 0.7
+    # Pixels the teacher's views are also shifted by (left, right, up, down; 0 = the face and its
+    # mirror only): 2-pixel shifts read 0.6 points higher on PublicTest than flip averaging alone.
+    teacher_shift: int = 2
+    augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(erase_probability=0.3, noise=10.0))
+    init_from: dict = field(default_factory=dict)  # a fine-tuning run's starting file: lineage for the card
 
     def as_dict(self) -> dict:
         """The JSON form written to recipe.json and the card (lists, not tuples)."""
         recipe = asdict(self)
         recipe["stages"] = [list(s) for s in self.stages]
-        recipe["full_resolution"] = list(self.full_resolution)
         recipe["teachers"] = list(self.teachers)
         return recipe
 
@@ -56,7 +67,6 @@ class Recipe:
         try:
             raw = dict(raw)
             raw["stages"] = tuple(tuple(s) for s in raw["stages"])
-            raw["full_resolution"] = tuple(raw.get("full_resolution") or (0, 0))
             raw["teachers"] = tuple(raw.get("teachers") or ())
             aug = dict(raw.pop("augment"))
             aug["erase_area"] = tuple(aug["erase_area"])
@@ -67,6 +77,15 @@ class Recipe:
             ) from None
 
     @classmethod
+    def named(cls, name: str, folder: Path = RECIPES) -> Recipe:
+        """`teacher`, `student` or `student-fast` from the recipes folder (or any JSON file path)."""
+        path = Path(name) if name.endswith(".json") else folder / f"{name}.json"
+        if not path.is_file():
+            known = ", ".join(sorted(p.stem for p in folder.glob("*.json")))
+            raise RunError(f"no recipe {path}: pass one of {known} or a .json file")
+        return cls.with_overrides(path)
+
+    @classmethod
     def with_overrides(cls, path: Path) -> Recipe:
         """The defaults with the fields in a JSON file replaced (`augment` merged key by key)."""
         return cls().replaced(read_json(path, f"fix the JSON in {path}"), str(path))
@@ -74,6 +93,7 @@ class Recipe:
     def replaced(self, overrides: dict, where: str = "recipe") -> Recipe:
         """A copy with some fields replaced (`augment` merged key by key); unknown or ill-typed fields are an error."""
         raw, overrides = self.as_dict(), dict(overrides)
+        overrides.pop("about", None)  # a recipe file's own note for its readers
         augment = overrides.get("augment", {})
         if not isinstance(augment, dict):
             raise RunError(f"{where}: augment should be an object of augmentation fields, not {augment!r}")
@@ -104,6 +124,8 @@ def _check_field(name: str, value: object, default: object, where: str) -> None:
         wanted, ok = f"a {type(default).__name__}", isinstance(value, type(default))
     if ok and name in ("epochs", "batch_size", "patience"):
         wanted, ok = "a whole number of at least 1", value >= 1
+    if ok and name == "budget_minutes":
+        wanted, ok = "a number of minutes above 0", value > 0
     if not ok:
         raise RunError(f"{where}: {name} should be {wanted}, not {value!r}")
 
@@ -116,10 +138,6 @@ def _is_pair(value: object, item) -> bool:
     return isinstance(value, list | tuple) and len(value) == 2 and all(item(v) for v in value)
 
 
-def _is_paths(value: object) -> bool:
-    return isinstance(value, list | tuple) and all(isinstance(t, str) for t in value)
-
-
 def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
@@ -129,7 +147,7 @@ _FIELD_SHAPES = {
         "a list of [filters, convolutions] pairs",
         lambda v: isinstance(v, list | tuple) and len(v) > 0 and all(_is_pair(s, _is_count) for s in v),
     ),
-    "full_resolution": ("[filters, convolutions]", lambda v: _is_pair(v, _is_count)),
+    "network": (f"one of {', '.join(NETWORKS)}", lambda v: v in NETWORKS),
     "erase_area": ("[smallest, largest] fractions", lambda v: _is_pair(v, _is_number)),
     "teachers": (
         "a list of .tflite paths",

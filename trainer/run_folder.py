@@ -38,12 +38,13 @@ class RunFolder:
         return int(state["epoch"]), int(read_json(self.recipe)["epochs"])
 
     def finished(self) -> bool:
-        """All epochs run, or stopped early: a model worth shipping, not one half-way through its schedule."""
+        """All epochs run, stopped early, or stopped by its time budget: its best epoch is what it made."""
         state = self.read_state()
         if not state or not self.recipe.is_file():
             return False
         recipe = read_json(self.recipe)
-        return state["epoch"] >= recipe["epochs"] or state["wait"] >= recipe["patience"]
+        done = state["epoch"] >= recipe["epochs"] or state["wait"] >= recipe["patience"]
+        return done or state.get("stopped") == "budget"
 
 
 def read_json(path: Path, advice: str = "delete the run folder or pass --fresh") -> dict:

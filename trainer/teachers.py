@@ -11,8 +11,7 @@ import numpy as np
 
 from emojitui.shared.atomic import write_bytes_atomic, write_text_atomic
 from emojitui.shared.emotions import CLASS_NAMES
-from trainer.evaluate import model_labels
-from trainer.litert_runner import TFLiteClassifier
+from trainer.evaluate import model_labels, model_probabilities
 from trainer.run_folder import RunError, RunFolder, Say, read_json
 
 
@@ -41,9 +40,9 @@ def teacher_targets(
     say(f"teacher targets from {len(teachers)} model(s), each averaged over {len(views)} views of every image")
     total = np.zeros((len(images), len(CLASS_NAMES)), np.float64)
     for teacher in teachers:
-        model, order = TFLiteClassifier(Path(teacher)), _class_order(Path(teacher))
+        order = _class_order(Path(teacher))
         for view in views:
-            total += model.probabilities(view)[:, order]
+            total += model_probabilities(Path(teacher), np.ascontiguousarray(view))[:, order]
     targets = (total / (len(views) * len(teachers))).astype(np.float32)
     buffer = io.BytesIO()
     np.save(buffer, targets)

@@ -43,6 +43,8 @@ class ModelCard:
     metrics: dict[str, Any] = field(default_factory=dict)
     recipe: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
+    tier: str = ""  # "accurate", "fast" or "teacher": what the factory made it for
+    teachers: list[dict[str, Any]] = field(default_factory=list)  # the files it was distilled from, by content
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
@@ -69,6 +71,8 @@ class ModelCard:
             metrics=dict(raw.get("metrics", {})),
             recipe=dict(raw.get("recipe", {})),
             data=dict(raw.get("data", {})),
+            tier=str(raw.get("tier", "")),
+            teachers=list(raw.get("teachers", [])),
         )
 
 

@@ -1,0 +1,112 @@
+"""The model factory on tiny data: teachers -> accurate and fast students -> export, resumable and skipping."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow", reason="the training extra is not installed (just setup installs it)")
+
+from emojitui.shared.model_card import read_card
+from tests.test_trainer_data import make_folder_dataset
+from trainer.cli import main as trainer_main
+from trainer.data import load_dataset
+from trainer.evaluate import model_probabilities
+from trainer.factory import Factory, made_from
+from trainer.recipe import RECIPES, Recipe
+from trainer.run_folder import RunError, read_json
+
+TINY = {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "stem": 8, "stages": [[8, 1], [16, 1]], "teacher_shift": 1}
+
+
+def tiny_recipes(folder):
+    """The shipped recipes shrunk: same fields and distillation, a network of a few thousand weights."""
+    folder.mkdir()
+    for name in ("teacher", "student", "student-fast"):
+        raw = read_json(RECIPES / f"{name}.json") | TINY
+        if name == "student-fast":
+            raw["stages"] = [[8, 1], [8, 1]]
+        (folder / f"{name}.json").write_text(json.dumps(raw))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    root = tmp_path_factory.mktemp("factory")
+    data = load_dataset(make_folder_dataset(root / "fer", per_class=8))
+    said: list[str] = []
+    factory = Factory(data, root / "runs", root / "models", tiny_recipes(root / "recipes"), teachers=2, say=said.append)
+    factory.tolerance_points = 100.0
+    factory.run()
+    return factory, root, said
+
+
+def test_the_shipped_recipes_are_complete_and_readable():
+    teacher = Recipe.named("teacher")
+    assert teacher == Recipe(), "Recipe()'s defaults are the teacher recipe"
+    for name in ("teacher", "student", "student-fast"):
+        fields = set(read_json(RECIPES / f"{name}.json")) - {"about"}
+        assert fields >= set(Recipe().as_dict()) - {"teachers", "init_from", "distill_weight", "teacher_shift"}
+    assert Recipe.named("student").stages == teacher.stages
+    with pytest.raises(RunError, match="no recipe"):
+        Recipe.named("nonsense")
+
+
+def test_teachers_then_students_are_written_with_cards_that_name_their_teachers(made):
+    factory, root, said = made
+    val, test = (len(factory.dataset[split]) for split in ("val", "test"))
+    models = root / "models"
+    teachers = [models / "teachers" / f"teacher-{k}.tflite" for k in (1, 2)]
+    seeds = [read_card(t.with_suffix(".json")).recipe["seed"] for t in teachers]
+    assert seeds[1] == seeds[0] + 1, "each teacher its own seed"
+    for teacher in teachers:
+        card = read_card(teacher.with_suffix(".json"))
+        assert card.tier == "teacher" and "test_int8" not in card.metrics, "teachers never read PrivateTest"
+        assert card.metrics["val_int8"]["images"] == val
+    for name, tier in (("emotion", "accurate"), ("emotion-fast", "fast")):
+        card = read_card(models / f"{name}.json")
+        assert card.tier == tier and card.metrics["test_int8"]["images"] == test
+        assert [t["file"] for t in card.teachers] == [str(t) for t in teachers]
+        assert made_from(models / f"{name}.tflite", tier, teachers)
+        probabilities = model_probabilities(models / f"{name}.tflite", np.zeros((2, 48, 48), np.uint8))
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=0.02)
+    fast, accurate = (read_card(models / f"{n}.json").metrics["multiply_adds"] for n in ("emotion-fast", "emotion"))
+    assert fast < accurate
+    page = (models / "README.md").read_text()
+    assert "## Teachers" in page and "`emotion-fast.tflite` | fast" in page
+    assert any(line.startswith("teacher 2/2: 2 epochs x ~") for line in said), "the estimate is printed"
+
+
+def test_a_second_run_skips_every_step_whose_output_exists(made):
+    factory, root, _ = made
+    said: list[str] = []
+    factory.say = said.append
+    before = {p: p.stat().st_mtime_ns for p in (root / "models").rglob("*.tflite")}
+    factory.run(("teachers", "student", "fast"))
+    assert sum("skipped" in line for line in said) == 4, said
+    assert {p: p.stat().st_mtime_ns for p in (root / "models").rglob("*.tflite")} == before
+
+
+def test_a_new_teacher_makes_the_students_stale(made, tmp_path):
+    factory, root, _ = made
+    teachers = factory.teacher_files()
+    other = tmp_path / "other.tflite"
+    other.write_bytes(teachers[0].read_bytes() + b"\0")
+    assert not made_from(root / "models" / "emotion.tflite", "accurate", [other, teachers[1]])
+    assert not made_from(root / "models" / "emotion.tflite", "fast", teachers), "nor is a student another tier"
+
+
+def test_students_without_their_teachers_are_a_one_line_error(made, tmp_path, capsys):
+    data = ["--data", str(made[1] / "fer"), "--cache", str(tmp_path), "--models", str(tmp_path / "none")]
+    assert trainer_main(["factory", "--step", "student", *data]) == 1
+    error = capsys.readouterr().err
+    assert "teachers missing" in error and "--step teachers" in error and error.count("\n") == 1
+
+
+@pytest.mark.parametrize("budget", ["0", "-3", "nan", "inf", "soon"])
+def test_a_budget_that_is_not_minutes_is_a_usage_error(budget, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        trainer_main(["factory", "--budget", budget])
+    assert exit_.value.code == 2 and "minutes" in capsys.readouterr().err

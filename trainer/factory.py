@@ -1,0 +1,136 @@
+"""The model factory (`just train`): teachers -> students, in steps that each fit one session.
+
+1. `teachers`: K networks trained from scratch with different seeds (`recipes/teacher.json`),
+   each exported to int8 as `models/teachers/teacher-<k>.tflite` with its card;
+2. `student`: the accurate tier, trained from scratch on the teachers' ensemble averaged over
+   views (`recipes/student.json`), exported as `models/emotion.tflite`;
+3. `fast`: the fast tier from the same teachers (`recipes/student-fast.json`), exported as
+   `models/emotion-fast.tflite`;
+4. `export`: the students' runs exported again, and the models page rewritten.
+
+Each step resumes an interrupted run and is skipped when its output exists: a teacher file, or
+a student whose card names the same teachers (by content). Runs live in `runs/factory/`, which
+need not survive; the finished files in `models/` are what to commit after each step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from emojitui.shared.model_card import ModelCardError, card_path_for, read_card
+from trainer.data import Dataset
+from trainer.recipe import RECIPES, Recipe
+from trainer.run_folder import RunError, RunFolder, Say, read_json
+
+STEPS = ("teachers", "student", "fast", "export")
+# step -> (recipe, shipped file name, tier)
+STUDENTS = {"student": ("student", "emotion", "accurate"), "fast": ("student-fast", "emotion-fast", "fast")}
+
+
+@dataclass
+class Factory:
+    """Where the factory reads and writes, and how: one object, so each step reads in a few lines."""
+
+    dataset: Dataset
+    runs: Path
+    models: Path
+    recipes: Path = RECIPES
+    teachers: int = 3
+    budget_minutes: float | None = None  # per training run; None: each recipe's own
+    fresh: bool = False
+    tolerance_points: float = 0.5
+    say: Say = print
+
+    def run(self, steps: tuple[str, ...] = STEPS) -> None:
+        for step in steps:
+            if step == "teachers":
+                self.train_teachers()
+            elif step == "export":
+                self.export_students()
+            else:
+                self.train_student(step)
+
+    def teacher_files(self) -> list[Path]:
+        return [self.models / "teachers" / f"teacher-{k}.tflite" for k in range(1, self.teachers + 1)]
+
+    def train_teachers(self) -> None:
+        """Each missing teacher: train from scratch (or resume), export, verify, write its card."""
+        base = self._recipe("teacher")
+        for k, target in enumerate(self.teacher_files(), start=1):
+            if target.is_file() and not self.fresh:
+                self.say(f"teacher {k}/{self.teachers}: {target} exists, skipped")
+                continue
+            recipe = dataclasses.replace(base, seed=base.seed + k - 1)
+            run = self._train(recipe, self.runs / f"teacher-{k}", f"teacher {k}/{self.teachers}")
+            self._export(run, target.parent, target.stem, "teacher")
+            self.say(f"teacher {k}/{self.teachers} written: commit {target} and its card before the next step")
+
+    def train_student(self, step: str) -> None:
+        """The accurate (`student`) or fast (`fast`) tier, distilled from all K teachers."""
+        recipe_name, name, tier = STUDENTS[step]
+        teachers = self.teacher_files()
+        missing = [str(t) for t in teachers if not t.is_file()]
+        if missing:
+            raise RunError(f"{step}: teachers missing ({', '.join(missing)}): run `just train --step teachers` first")
+        target = self.models / f"{name}.tflite"
+        if made_from(target, tier, teachers) and not self.fresh:
+            self.say(f"{step}: {target} was made from these teachers, skipped")
+            return
+        recipe = dataclasses.replace(self._recipe(recipe_name), teachers=tuple(str(t) for t in teachers))
+        run = self._train(recipe, self.runs / step, f"{step} ({tier} tier)")
+        self._export(run, self.models, name, tier)
+
+    def export_students(self) -> None:
+        """Export the students' finished runs again (after a change to the export), rewrite the page."""
+        from trainer.report import write_models_page
+
+        for step, (_, name, tier) in STUDENTS.items():
+            run = RunFolder(self.runs / step)
+            if run.finished():
+                self._export(run, self.models, name, tier)
+            else:
+                self.say(f"export: no finished {step} run in {run.root}; {self.models / name}.tflite left as it is")
+        write_models_page(self.models)
+
+    def _recipe(self, name: str) -> Recipe:
+        recipe = Recipe.named(name, self.recipes)
+        if self.budget_minutes is not None:
+            recipe = dataclasses.replace(recipe, budget_minutes=self.budget_minutes)
+        return recipe
+
+    def _train(self, recipe: Recipe, root: Path, label: str) -> RunFolder:
+        """Train or resume the run in `root`; a run begun with other teachers or another network starts over."""
+        from trainer.train import train
+
+        run = RunFolder(root)
+        if run.recipe.is_file() and not self.fresh:
+            saved = read_json(run.recipe)
+            if saved.get("teachers", []) != list(recipe.teachers) or saved.get("stages") != [
+                list(s) for s in recipe.stages
+            ]:
+                self.say(f"{label}: {root} was begun with other teachers or another network: starting over")
+                shutil.rmtree(root)
+        elif self.fresh and root.is_dir():
+            shutil.rmtree(root)
+        train(self.dataset, recipe, run, resume=True, say=self.say, name=label)
+        return run
+
+    def _export(self, run: RunFolder, models: Path, name: str, tier: str) -> None:
+        from trainer.export import ExportError, export_and_report
+
+        if export_and_report(self.dataset, run, models, self.tolerance_points, name=name, tier=tier) != 0:
+            raise ExportError(f"cannot export {run.root} as {models / name}.tflite")
+
+
+def made_from(model: Path, tier: str, teachers: list[Path]) -> bool:
+    """Whether `model`'s card says the factory made it for `tier` from exactly these teacher files."""
+    try:
+        card = read_card(card_path_for(model))
+    except ModelCardError:
+        return False
+    wanted = [hashlib.sha256(t.read_bytes()).hexdigest() for t in teachers]
+    return model.is_file() and card.tier == tier and [t.get("sha256") for t in card.teachers] == wanted
