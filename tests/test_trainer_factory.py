@@ -12,7 +12,7 @@ pytest.importorskip("tensorflow", reason="the training extra is not installed (j
 from emojitui.shared.model_card import read_card
 from tests.test_trainer_data import make_folder_dataset
 from trainer.cli import main as trainer_main
-from trainer.data import load_dataset
+from trainer.data import load_dataset, load_wild_dev
 from trainer.evaluate import model_probabilities
 from trainer.factory import Factory, made_from
 from trainer.recipe import RECIPES, Recipe
@@ -39,6 +39,7 @@ def made(tmp_path_factory):
     said: list[str] = []
     factory = Factory(data, root / "runs", root / "models", tiny_recipes(root / "recipes"), teachers=2, say=said.append)
     factory.tolerance_points = 100.0
+    factory.wild_dev = load_wild_dev(root / "fer" / "test")  # a folder of <class>/<image>, as wild-dev is
     factory.run()
     return factory, root, said
 
@@ -72,10 +73,13 @@ def test_teachers_then_students_are_written_with_cards_that_name_their_teachers(
         assert made_from(models / f"{name}.tflite", tier, teachers)
         probabilities = model_probabilities(models / f"{name}.tflite", np.zeros((2, 48, 48), np.uint8))
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=0.02)
+    wild = read_card(models / "emotion.json").metrics["wild_dev_int8"]
+    assert wild["images"] == len(factory.wild_dev) and sum(wild["predicted"].values()) == wild["images"]
+    assert sum(wild["labelled"].values()) == wild["images"] and 0 <= wild["balanced_accuracy"] <= 1
     fast, accurate = (read_card(models / f"{n}.json").metrics["multiply_adds"] for n in ("emotion-fast", "emotion"))
     assert fast < accurate
     page = (models / "README.md").read_text()
-    assert "## Teachers" in page and "`emotion-fast.tflite` | fast" in page
+    assert "## Teachers" in page and "`emotion-fast.tflite` | fast" in page and "wild-dev" in page
     assert any(line.startswith("teacher 2/2: 2 epochs x ~") for line in said), "the estimate is printed"
 
 
@@ -110,3 +114,10 @@ def test_a_budget_that_is_not_minutes_is_a_usage_error(budget, capsys):
     with pytest.raises(SystemExit) as exit_:
         trainer_main(["factory", "--budget", budget])
     assert exit_.value.code == 2 and "minutes" in capsys.readouterr().err
+
+
+def test_wild_dev_reads_every_class_folder_and_is_none_when_absent(made, tmp_path):
+    wild = load_wild_dev(made[1] / "fer" / "test")
+    assert wild is not None and wild.images.shape[1:] == (48, 48)
+    assert sorted(set(wild.labels.tolist())) == list(range(7))
+    assert load_wild_dev(tmp_path / "absent") is None

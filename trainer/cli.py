@@ -168,11 +168,13 @@ def _run(args: argparse.Namespace) -> int:
 
         return cost_command(args.recipes)
     if args.command == "factory":
+        from trainer.data import load_wild_dev
         from trainer.factory import STEPS, Factory
         from trainer.recipe import RECIPES
 
         factory = Factory(
             _dataset(args),
+            wild_dev=load_wild_dev(),
             runs=args.runs,
             models=args.models,
             recipes=args.recipes or RECIPES,
@@ -186,9 +188,11 @@ def _run(args: argparse.Namespace) -> int:
     from trainer.run_folder import RunFolder
 
     if args.command == "export":
+        from trainer.data import load_wild_dev
         from trainer.export import export_and_report
 
-        return export_and_report(_dataset(args), RunFolder(args.out), args.models, args.tolerance, args.name, args.tier)
+        dataset, wild = _dataset(args), load_wild_dev()
+        return export_and_report(dataset, RunFolder(args.out), args.models, args.tolerance, args.name, args.tier, wild)
     from trainer.train import train
 
     recipe = _recipe(args)  # a bad file fails before decoding

@@ -76,6 +76,30 @@ def resolve_data_dir(option: str | os.PathLike | None) -> Path:
     raise DataError(f"FER-2013 not found: pass --data DIR or set {DATA_ENV}")
 
 
+WILD_DEV_ENV = "EMOJITUI_WILD_DEV"
+
+
+def load_wild_dev(option: str | os.PathLike | None = None) -> Split | None:
+    """The in-the-wild development crops (`<class>/<name>.jpg`), each whole crop resized to 48x48 grey.
+
+    For comparing models beside PublicTest, never for training. From `option`, else $EMOJITUI_WILD_DEV,
+    else ../shared beside the repository; None when the folder is absent.
+    """
+    shared = Path(__file__).resolve().parents[2] / "shared/datasets/wild-dev"
+    candidates = [option] if option else [os.environ.get(WILD_DEV_ENV), shared]
+    root = next((Path(c) for c in candidates if c and Path(c).is_dir()), None)
+    if root is None:
+        return None
+    entries = [
+        (file, index)
+        for index, name in enumerate(CLASS_NAMES)
+        if (root / name).is_dir()
+        for file in sorted((root / name).iterdir())
+        if file.suffix.lower() in IMAGE_SUFFIXES
+    ]
+    return _decode_all(entries, Counter()) if entries else None
+
+
 def load_dataset(path: Path, cache_dir: Path | None = None, seed: int = 1234) -> Dataset:
     """Load folder layout or CSV, using (and refreshing) the decoded-array cache."""
     csv_path = path if path.is_file() else path / "fer2013.csv"

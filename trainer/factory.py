@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emojitui.shared.model_card import ModelCardError, card_path_for, read_card
-from trainer.data import Dataset
+from trainer.data import Dataset, Split
 from trainer.recipe import RECIPES, Recipe
 from trainer.run_folder import RunError, RunFolder, Say, read_json
 
@@ -44,6 +44,7 @@ class Factory:
     fresh: bool = False
     tolerance_points: float = 0.5
     say: Say = print
+    wild_dev: Split | None = None  # in-the-wild crops, reported in each card beside PublicTest
 
     def run(self, steps: tuple[str, ...] = STEPS) -> None:
         for step in steps:
@@ -122,7 +123,10 @@ class Factory:
     def _export(self, run: RunFolder, models: Path, name: str, tier: str) -> None:
         from trainer.export import ExportError, export_and_report
 
-        if export_and_report(self.dataset, run, models, self.tolerance_points, name=name, tier=tier) != 0:
+        exported = export_and_report(
+            self.dataset, run, models, self.tolerance_points, name=name, tier=tier, wild_dev=self.wild_dev
+        )
+        if exported != 0:
             raise ExportError(f"cannot export {run.root} as {models / name}.tflite")
 
 

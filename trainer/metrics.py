@@ -28,9 +28,12 @@ def classification_report(truth: np.ndarray, predicted: np.ndarray, names: list[
         }
         for i, name in enumerate(names)
     }
+    present = matrix.sum(axis=1) > 0
     return {
         "accuracy": round(float(true_pos.sum() / max(1, matrix.sum())), 4),
         "macro_f1": round(float(f1.mean()), 4),
+        # The mean recall of the classes present: what plain accuracy hides on an unbalanced set.
+        "balanced_accuracy": round(float(recall[present].mean()) if present.any() else 0.0, 4),
         "images": int(matrix.sum()),
         "per_class": per_class,
         "confusion": matrix.tolist(),
