@@ -39,7 +39,7 @@ def models_page(cards: list[ModelCard], teachers: list[ModelCard]) -> str:
     return f"""# The emojitui expression models
 
 Full-integer int8 TFLite classifiers of the 7 FER-2013 expressions, each with a machine-readable
-card beside it (the app reads the labels and input spec from it). Made by the model factory
+card beside it (the app reads the labels and input spec from it). The model factory makes them
 (`just train`, `trainer/README.md`): teachers trained from scratch, then students distilled
 from the teachers' ensemble.
 
@@ -87,8 +87,13 @@ def model_section(card: ModelCard) -> str:
         for name, row in test["per_class"].items()
     )
     val_int8, val_float = metrics["val_int8_accuracy"] * 100, metrics["val_float_accuracy"] * 100
+    made = (
+        "made by the factory"
+        if card.tier
+        else "made before the factory, by the last cycle of the old chain (`docs/model-history.md`)"
+    )
     return f"""
-## `{card.name}.tflite` ({card.tier or "accurate"} tier; exported {card.created})
+## `{card.name}.tflite` ({card.tier or "accurate"} tier; exported {card.created}; {made})
 
 | metric | value |
 |---|---|
