@@ -29,6 +29,17 @@ EXAMPLES = """examples:
 
 NO_CAMERA_NOTICE = "no camera found; running the built-in demo (pass --source to choose)"
 
+# The one check of numeric options: option -> (lowest, highest) allowed. NaN and infinities fail
+# every comparison, so they are refused here too, before they can reach the JSON or the screen.
+NUMERIC_LIMITS: dict[str, tuple[float, float]] = {
+    "frames": (0, 2**31),
+    "threads": (1, 256),
+    "detect_width": (80, 16384),
+    "detect_every": (1, 1000),
+    "smooth_time": (0.0, 60.0),
+    "smooth_margin": (0.0, 1.0),
+}
+
 
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("engine")
@@ -130,14 +141,27 @@ def build_history_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_numbers(args: argparse.Namespace) -> None:
+    """Every numeric option within its limits (and finite), else one UserError naming it."""
+    for name, (lowest, highest) in NUMERIC_LIMITS.items():
+        value = getattr(args, name, None)
+        if value is not None and not lowest <= value <= highest:
+            option = "--" + name.replace("_", "-")
+            raise UserError(f"{option} must be a number from {lowest} to {highest}, got {value}")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         if argv[:1] == ["bench"]:
-            return _bench(build_bench_parser().parse_args(argv[1:]))
+            args = build_bench_parser().parse_args(argv[1:])
+            check_numbers(args)
+            return _bench(args)
         if argv[:1] == ["history"]:
             return _history(build_history_parser().parse_args(argv[1:]))
-        return _run(build_parser().parse_args(argv))
+        args = build_parser().parse_args(argv)
+        check_numbers(args)
+        return _run(args)
     except UserError as exc:
         print(f"emojitui: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -161,10 +185,6 @@ def _engine(args: argparse.Namespace):
     from emojitui.engine.engine import Engine
     from emojitui.engine.smoothing import SmoothingConfig
 
-    if args.detect_width < 80 or args.detect_every < 1:
-        raise UserError("--detect-width must be >= 80 and --detect-every >= 1")
-    if args.threads < 1:
-        raise UserError("--threads must be >= 1 (1 is the default)")
     classifier = ExpressionClassifier(
         args.model or locations.default_model_path(), threads=args.threads, flip_average=args.flip_average
     )
