@@ -3,6 +3,8 @@ result; nothing computed is lost and no file's contents drive the terminal."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from emojitui.cli import main
@@ -38,3 +40,35 @@ def test_case1_bench_checks_the_same_options(capsys):
 
 def test_case1_a_nan_time_constant_in_a_real_run_is_refused_as_a_user_runs_it():
     assert_one_line_error(run_cli("--source", "demo", "--smooth-time", "nan"), "--smooth-time must be")
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"format_version": "one"}, "format_version must be a whole number"),
+        ({"input": {"width": "48"}}, "input.width must be a whole number"),
+        ({"input": {"width": None}}, "input.width must be a whole number"),
+        ({"metrics": "none"}, "metrics must be an object"),
+        ({"input": {"width": 48, "depth": 8}}, "unknown key"),
+        ({"labels": None}, "labels must be"),
+        ({"format_version": 99}, "format_version 99"),
+        ({"tier": 3}, "tier must be a string"),
+        ({"teachers": {"file": "t.keras"}}, "teachers must be a list"),
+        ({"teachers": ["t.keras"]}, "teachers[0] must be an object"),
+    ],
+)
+def test_case2_a_wrongly_typed_model_card_is_a_one_line_error(tmp_path, model_path, photos, change, fragment):
+    card = json.loads(model_path.with_suffix(".json").read_text()) | change
+    (tmp_path / "emotion.json").write_text(json.dumps(card))
+    (tmp_path / "emotion.tflite").write_bytes(model_path.read_bytes())
+    result = run_cli("--model", str(tmp_path / "emotion.tflite"), "--image", str(photos / "obama.jpg"), "--json")
+    assert_one_line_error(result, str(tmp_path / "emotion.json"), fragment)
+
+
+def test_case2_the_trainers_tier_and_teachers_are_known_card_keys():
+    from emojitui.shared.model_card import ModelCard
+
+    raw = {"labels": ["happy", "sad"], "tier": "fast", "teachers": [{"file": "teacher.keras", "sha256": "ab"}]}
+    card = ModelCard.from_dict(raw)
+    assert card.tier == "fast" and card.teachers == [{"file": "teacher.keras", "sha256": "ab"}]
+    assert ModelCard.from_dict(json.loads(card.to_json())) == card

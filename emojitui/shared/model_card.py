@@ -50,30 +50,83 @@ class ModelCard:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> ModelCard:
+    def from_dict(cls, raw: Any) -> ModelCard:
+        """The one parse-and-validate point: any JSON value gives a card or a one-line ModelCardError."""
+        raw = _object(raw, "the card", _CARD_KEYS)
+        labels = raw.get("labels")
+        if not isinstance(labels, list) or not labels or not all(isinstance(label, str) for label in labels):
+            raise ModelCardError(f"model card labels must be a non-empty list of class names, got {_short(labels)}")
         try:
-            labels = [check_class_name(str(label)) for label in raw["labels"]]
-            spec = InputSpec(**raw.get("input", {}))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelCardError(f"model card is not valid: {exc}") from None
-        if len(set(labels)) != len(labels) or not labels:
+            labels = [check_class_name(label) for label in labels]
+        except ValueError as exc:
+            raise ModelCardError(f"model card is not valid: {_short(str(exc), 120)}") from None
+        if len(set(labels)) != len(labels):
             raise ModelCardError("model card labels must be a non-empty list of distinct classes")
-        if spec.channels not in (1, 3) or spec.width <= 0 or spec.height <= 0:
+        spec_raw = _object(raw.get("input", {}), "input", set(InputSpec.__dataclass_fields__))
+        spec = InputSpec(
+            **{name: _typed(spec_raw, name, type(getattr(InputSpec(), name)), f"input.{name}") for name in spec_raw}
+        )
+        if spec.channels not in (1, 3) or not (0 < spec.width <= 4096 and 0 < spec.height <= 4096):
             raise ModelCardError(f"model card input spec is not usable: {spec}")
         if spec.pixels != "raw":
-            raise ModelCardError(f"model card pixels must be 'raw', got {spec.pixels!r}")
+            raise ModelCardError(f"model card pixels must be 'raw', got {_short(spec.pixels)}")
+        version = _typed(raw, "format_version", int, default=CARD_FORMAT_VERSION)
+        if not 1 <= version <= CARD_FORMAT_VERSION:
+            raise ModelCardError(
+                f"model card format_version {version} is not one this emojitui reads (1 to {CARD_FORMAT_VERSION})"
+            )
         return cls(
             labels=labels,
             input=spec,
-            name=str(raw.get("name", "emotion")),
-            format_version=int(raw.get("format_version", CARD_FORMAT_VERSION)),
-            created=str(raw.get("created", "")),
-            metrics=dict(raw.get("metrics", {})),
-            recipe=dict(raw.get("recipe", {})),
-            data=dict(raw.get("data", {})),
-            tier=str(raw.get("tier", "")),
-            teachers=list(raw.get("teachers", [])),
+            name=_typed(raw, "name", str, default="emotion"),
+            format_version=version,
+            created=_typed(raw, "created", str, default=""),
+            metrics=_typed(raw, "metrics", dict, default={}),
+            recipe=_typed(raw, "recipe", dict, default={}),
+            data=_typed(raw, "data", dict, default={}),
+            tier=_typed(raw, "tier", str, default=""),
+            teachers=_teachers(raw),
         )
+
+
+_CARD_KEYS = {"labels", "input", "name", "format_version", "created", "metrics", "recipe", "data", "tier", "teachers"}
+_TYPE_NAMES = {int: "a whole number", str: "a string", dict: "an object", list: "a list"}
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """A value for an error message: repr (so no control character reaches the terminal), cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _object(value: Any, where: str, keys: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ModelCardError(f"model card {where} must be a JSON object, got {_short(value)}")
+    unknown = sorted(str(key) for key in value if key not in keys)
+    if unknown:
+        raise ModelCardError(
+            f"model card {where} has unknown key(s) {_short(unknown)} (expected {', '.join(sorted(keys))})"
+        )
+    return value
+
+
+def _typed(raw: dict[str, Any], key: str, kind: type, where: str = "", default: Any = None) -> Any:
+    """`raw[key]` if it has type `kind` (a bool is not a number here; null is not a value)."""
+    if key not in raw and default is not None:
+        return default
+    value = raw.get(key)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ModelCardError(f"model card {where or key} must be {_TYPE_NAMES[kind]}, got {_short(value)}")
+    return value
+
+
+def _teachers(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """`teachers`: a list of JSON objects (the files a student was distilled from), [] when absent."""
+    teachers = _typed(raw, "teachers", list, default=[])
+    for index, teacher in enumerate(teachers):
+        if not isinstance(teacher, dict):
+            raise ModelCardError(f"model card teachers[{index}] must be an object, got {_short(teacher)}")
+    return teachers
 
 
 def card_path_for(model_path: Path) -> Path:
@@ -89,8 +142,6 @@ def read_card(path: Path) -> ModelCard:
         raise ModelCardError(f"model card {path} not found (it belongs beside the .tflite)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelCardError(f"model card {path} is not readable JSON: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ModelCardError(f"model card {path} must hold a JSON object")
     try:
         return ModelCard.from_dict(raw)
     except ModelCardError as exc:

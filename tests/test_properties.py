@@ -1,0 +1,64 @@
+"""Property tests for every parser of outside data: any input gives a valid object or the
+project's one-line error type, never another exception. Examples are bounded so CI stays fast."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from emojitui.shared.emotions import CLASS_NAMES
+from emojitui.shared.model_card import ModelCard, ModelCardError
+
+BOUNDED = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+card_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "labels": st.lists(st.sampled_from([*CLASS_NAMES, "grumpy"]), max_size=8) | json_values,
+        "input": st.fixed_dictionaries(
+            {},
+            optional={
+                "width": st.integers(-5, 5000) | json_values,
+                "height": st.integers(-5, 5000) | json_values,
+                "channels": st.integers(0, 4) | json_values,
+                "pixels": st.sampled_from(["raw", "unit"]) | json_values,
+                "depth": json_values,
+            },
+        )
+        | json_values,
+        "format_version": st.integers(-1, 3) | json_values,
+        "name": json_values,
+        "created": json_values,
+        "metrics": json_values,
+        "recipe": json_values,
+        "data": json_values,
+        "tier": st.sampled_from(["", "accurate", "fast", "teacher"]) | json_values,
+        "teachers": st.lists(st.dictionaries(st.text(max_size=8), json_values, max_size=3), max_size=3) | json_values,
+        "extra": json_values,
+    },
+)
+
+
+def one_line(exc: Exception) -> None:
+    assert str(exc) and "\n" not in str(exc), repr(str(exc))
+
+
+@BOUNDED
+@given(card_like | json_values)
+def test_any_model_card_is_a_card_or_one_model_card_error(raw):
+    try:
+        card = ModelCard.from_dict(raw)
+    except ModelCardError as exc:
+        one_line(exc)
+        return
+    assert card.labels and all(label in CLASS_NAMES for label in card.labels)
+    assert isinstance(card.input.width, int) and card.input.width > 0 and isinstance(card.metrics, dict)
+    assert isinstance(card.tier, str) and all(isinstance(teacher, dict) for teacher in card.teachers)
+    assert ModelCard.from_dict(json.loads(card.to_json())).input == card.input, "what is written reads back"
