@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 from emojitui import __version__
 from emojitui.engine.settings import EngineConfig
-from emojitui.shared import locations
+from emojitui.shared import locations, output
 from emojitui.shared.errors import UserError
 from emojitui.shared.signals import QUIT_SIGNALS
 
@@ -153,6 +152,7 @@ def check_numbers(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
+        output.check_open()
         if argv[:1] == ["bench"]:
             args = build_bench_parser().parse_args(argv[1:])
             check_numbers(args)
@@ -164,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     except UserError as exc:
         print(f"emojitui: {exc}", file=sys.stderr)
+        if isinstance(exc, output.OutputError):
+            output.abandon()
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     except BrokenPipeError:  # `emojitui --headless | head`: the reader left, we stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        output.abandon()
         return 1
 
 
@@ -255,9 +257,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     app.run()
     summary = session.close()  # closed already by the app's quit: the same summary
-    print(summary.to_text(session.emoji_table()))
+    output.line(summary.to_text(session.emoji_table()))
     if session.history.path:
-        print(f"history: {session.history.path}")
+        output.line(f"history: {session.history.path}")
     return app.return_code or 0
 
 
@@ -278,10 +280,10 @@ def _bench(args: argparse.Namespace) -> int:
     source, _ = _open(args.source, args, live_stills=False, demo_live=False)
     result = bench(source, engine, args.frames) | {"source": source.name}
     if args.json:
-        print(json.dumps(result))
+        output.line(json.dumps(result))
     else:
         stages = "  ".join(f"{k} {v:.2f} ms" for k, v in result["stages_ms"].items())
-        print(f"{result['frames']} frames at {result['fps']} fps; medians: {stages}")
+        output.line(f"{result['frames']} frames at {result['fps']} fps; medians: {stages}")
     return 0
 
 
@@ -299,11 +301,12 @@ def _history(args: argparse.Namespace) -> int:
         raise UserError(f"{path}: no such history file")
     if args.csv:
         rows = export_csv(path, args.csv)
-        print(f"wrote {rows} events to {args.csv}")
+        output.line(f"wrote {rows} events to {args.csv}")
         return 0
     events = read_events(path)
-    print(f"{path}: {len(events)} events")
+    lines = [f"{path}: {len(events)} events"]
     for event in events[-20:]:
         when, confidence = event["time"][11:19], event["confidence"] * 100
-        print(f"  {when}  face {event['face']}  {event['emoji']} {event['emotion']:<9} {confidence:4.0f}%")
+        lines.append(f"  {when}  face {event['face']}  {event['emoji']} {event['emotion']:<9} {confidence:4.0f}%")
+    output.line("\n".join(lines))
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import statistics
 import sys
@@ -15,6 +16,7 @@ from rich.table import Table
 
 from emojitui.engine.engine import Engine, FaceResult
 from emojitui.session.session import Session
+from emojitui.shared import output
 from emojitui.sources import Frame, FrameSource, read_image
 from emojitui.sources.capture import LatestFrameCapture
 
@@ -29,7 +31,7 @@ def image_report(path: Path, engine: Engine, as_json: bool, snapshot: Path | Non
         print(f"snapshot: {saved}", file=sys.stderr)
     if as_json:
         payload = {"image": str(path), "faces": [_face_json(f, engine.labels) for f in faces]}
-        print(json.dumps(payload, ensure_ascii=False))
+        output.line(json.dumps(payload, ensure_ascii=False))
         return 0
     _print_table(path, faces, engine.labels)
     return 0
@@ -43,9 +45,9 @@ def _face_json(face: FaceResult, labels: list[str]) -> dict:
 
 def _print_table(path: Path, faces: list[FaceResult], labels: list[str]) -> None:
     """Classes as rows and faces as columns, so it fits 80 columns with several faces."""
-    console = Console()
+    terminal = Console()  # only asked for the width and colours: the table is rendered to a string
     if not faces:
-        console.print(f"{path}: no face found")
+        output.line(f"{path}: no face found")
         return
     table = Table(title=f"{path.name}: {len(faces)} face(s)", title_justify="left")
     table.add_column("")
@@ -55,7 +57,11 @@ def _print_table(path: Path, faces: list[FaceResult], labels: list[str]) -> None
     table.add_row("[b]emotion[/b]", *(f"[b]{f.emoji} {f.label}[/b]" for f in faces))
     for index, name in enumerate(labels):
         table.add_row(name, *(f"{f.probabilities[index] * 100:.0f}%" for f in faces))
-    console.print(table)
+    rendered = io.StringIO()  # written through `output`, so a full disk or closed stdout is reported
+    Console(
+        file=rendered, width=terminal.width, force_terminal=terminal.is_terminal, color_system=terminal.color_system
+    ).print(table)
+    output.write(rendered.getvalue())
 
 
 def frames(source: FrameSource, mirror: bool) -> Iterator[Frame]:
@@ -79,7 +85,6 @@ def frames(source: FrameSource, mirror: bool) -> Iterator[Frame]:
 
 def stream(source: FrameSource, session: Session, mirror: bool, events_only: bool, max_frames: int) -> int:
     """One JSON line per frame (or per event) until the source ends or Ctrl-C; then the summary."""
-    out = sys.stdout
     processed = 0
     try:
         for frame in frames(source, mirror):
@@ -87,15 +92,14 @@ def stream(source: FrameSource, session: Session, mirror: bool, events_only: boo
             processed += 1
             if events_only:
                 for event in step.events:
-                    out.write(json.dumps({"event": asdict(event)}, ensure_ascii=False) + "\n")
+                    output.line(json.dumps({"event": asdict(event)}, ensure_ascii=False))
             else:
                 record = {
                     "frame": frame.index,
                     "time": round(frame.time, 3),
                     "faces": [f.as_json(session.labels) for f in step.faces],
                 }
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            out.flush()
+                output.line(json.dumps(record, ensure_ascii=False))
             if max_frames and processed >= max_frames:
                 break
     except KeyboardInterrupt:
@@ -106,7 +110,7 @@ def stream(source: FrameSource, session: Session, mirror: bool, events_only: boo
         summary = session.close()
         if session.problem:
             print(f"emojitui: {session.problem}", file=sys.stderr)
-    out.write(json.dumps({"summary": summary.__dict__ | {"frames": processed}}, ensure_ascii=False) + "\n")
+    output.line(json.dumps({"summary": summary.__dict__ | {"frames": processed}}, ensure_ascii=False))
     return 0
 
 

@@ -4,11 +4,16 @@ result; nothing computed is lost and no file's contents drive the terminal."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from emojitui.cli import main
-from tests.conftest import assert_one_line_error, run_cli
+from emojitui.shared.locations import DEMO_DIR as BUNDLED
+from tests.conftest import REPO, assert_one_line_error, run_cli
 
 
 @pytest.mark.parametrize(
@@ -72,3 +77,56 @@ def test_case2_the_trainers_tier_and_teachers_are_known_card_keys():
     card = ModelCard.from_dict(raw)
     assert card.tier == "fast" and card.teachers == [{"file": "teacher.keras", "sha256": "ab"}]
     assert ModelCard.from_dict(json.loads(card.to_json())) == card
+
+
+def run_with_stdout(stdout: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`emojitui ARGS > /dev/full` or `emojitui ARGS >&-`, through a shell as a user types it."""
+    return subprocess.run(
+        ["sh", "-c", f'"$0" -m emojitui "$@" {stdout}', sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def history_file(folder: Path, *lines: str) -> Path:
+    path = folder / "session-20260101-000000.jsonl"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+GOOD_EVENT = json.dumps(
+    {"type": "event", "time": "2026-01-01T10:00:01.000+00:00", "t": 1.0, "face": 1, "emotion": "happy",
+     "emoji": "😄", "confidence": 0.9, "previous": None, "previous_duration_s": None}
+)  # fmt: skip
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--image", str(BUNDLED / "02-obama.jpg"), "--json"),
+        ("--image", str(BUNDLED / "02-obama.jpg")),
+        ("--source", "demo", "--headless", "--frames", "3", "--no-history"),
+        ("bench", "--frames", "2", "--json"),
+    ],
+)
+def test_case3_a_full_disk_on_stdout_is_a_one_line_error(args):
+    assert_one_line_error(run_with_stdout("> /dev/full", *args), "cannot write the result", "No space left")
+
+
+def test_case3_history_to_a_full_disk_is_a_one_line_error(tmp_path):
+    path = history_file(tmp_path, GOOD_EVENT)
+    assert_one_line_error(run_with_stdout("> /dev/full", "history", str(path)), "No space left")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--image", str(BUNDLED / "02-obama.jpg"), "--json"), ("--source", "demo", "--headless", "--no-history")],
+)
+def test_case3_a_closed_stdout_is_a_one_line_error_not_a_lost_result(args):
+    result = run_with_stdout(">&-", *args)
+    assert result.returncode == 1
+    assert_one_line_error(result, "standard output is closed")
