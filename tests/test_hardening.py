@@ -130,3 +130,33 @@ def test_case3_a_closed_stdout_is_a_one_line_error_not_a_lost_result(args):
     result = run_with_stdout(">&-", *args)
     assert result.returncode == 1
     assert_one_line_error(result, "standard output is closed")
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ('"\\u001b]0;PWNED\\u0007\\u001b[2J"', "control character U+001B"),
+        ('"😄\\u009b2J"', "control character U+009B"),
+        ('"😄\\u202e"', "control character U+202E"),
+        ('["😊", "\\n"]', "must be a non-empty string"),
+        ('"' + "😄" * 5000 + '"', "at most 16"),
+    ],
+)
+def test_case4_config_emoji_never_drive_the_terminal(tmp_path, value, fragment):
+    config = tmp_path / "config.toml"
+    config.write_text(f"[emoji]\nhappy = {value}\n", encoding="utf-8")
+    result = run_cli("--config", str(config), "--image", str(BUNDLED / "02-obama.jpg"), "--json")
+    assert_one_line_error(result, str(config), "[emoji] happy", fragment)
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+
+
+def test_case4_emoji_sequences_stay_allowed(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[emoji]\nhappy = "👨‍👩‍👧"\nsad = "🏴󠁧󠁢󠁳󠁣󠁴󠁿"\nneutral = "👍🏽"\n', encoding="utf-8")
+    result = run_cli("--config", str(config), "--image", str(BUNDLED / "02-obama.jpg"), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["faces"][0]["emoji"] == "👨‍👩‍👧"
+
+
+def test_case7_a_folder_as_config_says_it_is_a_folder(tmp_path):
+    assert_one_line_error(run_cli("--config", str(tmp_path), "--image", "x.jpg"), "is a folder")

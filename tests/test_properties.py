@@ -62,3 +62,36 @@ def test_any_model_card_is_a_card_or_one_model_card_error(raw):
     assert isinstance(card.input.width, int) and card.input.width > 0 and isinstance(card.metrics, dict)
     assert isinstance(card.tier, str) and all(isinstance(teacher, dict) for teacher in card.teachers)
     assert ModelCard.from_dict(json.loads(card.to_json())).input == card.input, "what is written reads back"
+
+
+toml_values = st.one_of(
+    st.text(max_size=20).map(json.dumps),  # a TOML basic string is JSON-compatible for these
+    st.lists(st.text(max_size=6).map(json.dumps), max_size=3).map(lambda items: "[" + ", ".join(items) + "]"),
+    st.integers().map(str),
+    st.sampled_from(['"😄"', '["😊", "🙂"]', "true", "{}", '"\\u001b[2J"']),
+)
+config_texts = st.one_of(
+    st.text(max_size=60),
+    st.lists(st.tuples(st.sampled_from([*CLASS_NAMES, "grumpy", "emoji"]), toml_values), max_size=4).map(
+        lambda pairs: "[emoji]\n" + "".join(f"{key} = {value}\n" for key, value in pairs)
+    ),
+)
+
+
+@BOUNDED
+@given(config_texts)
+def test_any_config_file_is_a_table_or_one_user_error(tmp_path, text):
+    from emojitui.engine.emoji_table import load_emoji_table
+    from emojitui.shared.emotions import emoji_problem
+    from emojitui.shared.errors import UserError
+
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        table = load_emoji_table(path, required=True)
+    except UserError as exc:
+        one_line(exc)
+        assert "\x1b" not in str(exc)
+        return
+    assert set(table) == set(CLASS_NAMES)
+    assert all(emoji_problem(emoji) is None for choice in table.values() for emoji in choice.all)

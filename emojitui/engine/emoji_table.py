@@ -5,7 +5,9 @@
     happy = "😊"            # the main emoji for a class
     sad = ["😭", "😢"]      # or a list: main first, then alternatives
 
-Unknown classes or wrong types are one-line errors naming the file.
+Unknown classes, wrong types and values that are not a short emoji (control characters,
+escape sequences, more than 16 characters) are one-line errors naming the file: a config
+file never drives the terminal, and nothing is silently changed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from emojitui.shared.emotions import CLASS_NAMES, DEFAULT_EMOJI, EmojiChoice
+from emojitui.shared.emotions import CLASS_NAMES, DEFAULT_EMOJI, EmojiChoice, emoji_problem
 from emojitui.shared.errors import UserError
 
 
@@ -23,6 +25,8 @@ def load_emoji_table(path: Path | None, required: bool = False) -> dict[str, Emo
     `required`: the user named this file (`--config`), so its absence is an error.
     """
     table = dict(DEFAULT_EMOJI)
+    if path is not None and path.is_dir():
+        raise UserError(f"config file {path} is a folder: pass the .toml file inside it")
     if path is None or not path.is_file():
         if required:
             raise UserError(f"config file {path} not found")
@@ -46,6 +50,9 @@ def load_emoji_table(path: Path | None, required: bool = False) -> dict[str, Emo
         choices = [value] if isinstance(value, str) else value
         if not isinstance(choices, list) or not choices or not all(isinstance(c, str) and c for c in choices):
             raise UserError(f"config file {path}: [emoji] {name} must be an emoji or a list of emoji")
+        for choice in choices:
+            if problem := emoji_problem(choice):
+                raise UserError(f"config file {path}: [emoji] {name} {problem}: use an emoji")
         rest = [c for c in (*choices[1:], *table[name].all) if c != choices[0]]
         table[name] = EmojiChoice(choices[0], tuple(dict.fromkeys(rest))[:4])
     return table
