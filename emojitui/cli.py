@@ -299,12 +299,13 @@ def _history(args: argparse.Namespace) -> int:
         path = files[-1]
     if not path.is_file():
         raise UserError(f"{path}: no such history file")
+    events, skipped = read_events(path)
+    note = f" ({skipped} unreadable line{'s' if skipped != 1 else ''} skipped)" if skipped else ""
     if args.csv:
         rows = export_csv(path, args.csv)
-        output.line(f"wrote {rows} events to {args.csv}")
+        output.line(f"wrote {rows} events to {args.csv}{note}")
         return 0
-    events = read_events(path)
-    lines = [f"{path}: {len(events)} events"]
+    lines = [f"{path}: {len(events)} events{note}"]
     for event in events[-20:]:
         when, confidence = event["time"][11:19], event["confidence"] * 100
         lines.append(f"  {when}  face {event['face']}  {event['emoji']} {event['emotion']:<9} {confidence:4.0f}%")

@@ -99,7 +99,8 @@ def history_file(folder: Path, *lines: str) -> Path:
 
 GOOD_EVENT = json.dumps(
     {"type": "event", "time": "2026-01-01T10:00:01.000+00:00", "t": 1.0, "face": 1, "emotion": "happy",
-     "emoji": "😄", "confidence": 0.9, "previous": None, "previous_duration_s": None}
+     "emoji": "😄", "confidence": 0.9, "previous": None, "previous_duration_s": None},
+    ensure_ascii=False,
 )  # fmt: skip
 
 
@@ -160,3 +161,25 @@ def test_case4_emoji_sequences_stay_allowed(tmp_path):
 
 def test_case7_a_folder_as_config_says_it_is_a_folder(tmp_path):
     assert_one_line_error(run_cli("--config", str(tmp_path), "--image", "x.jpg"), "is a folder")
+
+
+def test_case5_a_history_line_missing_a_field_is_skipped_and_counted(tmp_path, capsys):
+    path = history_file(
+        tmp_path,
+        '{"type": "start", "time": "2026-01-01T10:00:00.000+00:00", "source": "demo"}',
+        GOOD_EVENT,
+        '{"type":"event","time":"x"}',
+        GOOD_EVENT.replace('"😄"', '"\\u001b]0;PWNED\\u0007"'),
+        '{"type": "ev',
+    )
+    assert main(["history", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{path}: 1 events (3 unreadable lines skipped)"), captured.out
+    assert "\x1b" not in captured.out and captured.err == ""
+    assert main(["history", str(path), "--csv", str(tmp_path / "out.csv")]) == 0
+    assert "wrote 1 events" in capsys.readouterr().out
+
+
+def test_case5_a_file_that_is_no_history_is_a_one_line_error(tmp_path):
+    path = history_file(tmp_path, "hello", "world")
+    assert_one_line_error(run_cli("history", str(path)), "is not an emojitui history file")

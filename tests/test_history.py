@@ -46,10 +46,14 @@ def test_csv_export(tmp_path):
     assert rows[1]["previous_duration_s"] == "1.0"
 
 
-def test_a_torn_last_line_is_ignored(tmp_path):
+def test_a_torn_last_line_is_skipped_and_counted(tmp_path):
     path = tmp_path / "h.jsonl"
-    path.write_text('{"type": "event", "emotion": "happy"}\n{"type": "ev')
-    assert read_events(path) == [{"type": "event", "emotion": "happy"}]
+    history = SessionHistory(path, started=0.0)
+    history.record(0.0, 1, "happy", "😄", 0.8)
+    history.close(1.0)
+    path.write_text(path.read_text() + '{"type": "ev')
+    events, skipped = read_events(path)
+    assert [e["emotion"] for e in events] == ["happy"] and skipped == 1
 
 
 def test_killing_the_process_loses_nothing_already_shown(tmp_path):

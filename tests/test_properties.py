@@ -95,3 +95,35 @@ def test_any_config_file_is_a_table_or_one_user_error(tmp_path, text):
         return
     assert set(table) == set(CLASS_NAMES)
     assert all(emoji_problem(emoji) is None for choice in table.values() for emoji in choice.all)
+
+
+event_like = st.fixed_dictionaries(
+    {"type": st.sampled_from(["event", "start", "summary"]) | json_values},
+    optional={
+        "time": st.sampled_from(["2026-01-01T10:00:00.000+00:00", "x", ""]) | json_values,
+        "t": st.floats() | json_values,
+        "face": st.integers(-2, 5) | json_values,
+        "emotion": st.sampled_from([*CLASS_NAMES, "grumpy"]) | json_values,
+        "emoji": st.sampled_from(["😄", "\x1b[2J", ""]) | json_values,
+        "confidence": st.floats() | json_values,
+        "previous": st.sampled_from([*CLASS_NAMES, None]) | json_values,
+        "previous_duration_s": st.floats() | json_values,
+    },
+)
+
+
+@BOUNDED
+@given(event_like.map(json.dumps) | st.text(max_size=80))
+def test_any_history_line_is_an_event_nothing_or_one_history_line_error(line):
+    from emojitui.session.history import CSV_FIELDS, HistoryLineError, parse_line
+    from emojitui.shared.emotions import emoji_problem
+
+    try:
+        event = parse_line(line)
+    except HistoryLineError as exc:
+        one_line(exc)
+        return
+    if event is not None:
+        assert set(event) == {"type", *CSV_FIELDS} and event["emotion"] in CLASS_NAMES
+        assert emoji_problem(event["emoji"]) is None and 0 <= event["confidence"] <= 1
+        assert event["time"][11:19].isprintable()

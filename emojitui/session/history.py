@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import os
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from emojitui.shared.atomic import write_text_atomic
+from emojitui.shared.emotions import CLASS_NAMES, emoji_problem
 from emojitui.shared.errors import UserError
 
 CSV_FIELDS = ("time", "t", "face", "emotion", "emoji", "confidence", "previous", "previous_duration_s")
@@ -148,26 +150,83 @@ def new_history_path(folder: Path) -> Path:
     return path
 
 
-def read_events(path: Path) -> list[dict]:
-    """The event records of a history file; a torn last line (killed mid-write) is ignored."""
+class HistoryLineError(UserError):
+    """A line of a history file that is not a record this version reads."""
+
+
+_NUMBER = (int, float)
+_EVENT_FIELDS: dict[str, tuple[type | None, ...]] = {
+    "time": (str,),
+    "t": _NUMBER,
+    "face": (int,),
+    "emotion": (str,),
+    "emoji": (str,),
+    "confidence": _NUMBER,
+    "previous": (str, None),
+    "previous_duration_s": (*_NUMBER, None),
+}
+
+
+def parse_line(line: str) -> dict | None:
+    """The one reader of a history line: the event as a dict of `CSV_FIELDS`, None for another
+    record (start, summary) or a blank line, a one-line `HistoryLineError` for anything else.
+
+    Every field is checked, since they are printed: a file never drives the terminal.
+    """
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line)
+    except (json.JSONDecodeError, RecursionError):
+        raise HistoryLineError("not a JSON record (a torn or edited line)") from None
+    if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+        raise HistoryLineError("not a history record (no `type`)")
+    if record["type"] != "event":
+        return None
+    event = {}
+    for name, kinds in _EVENT_FIELDS.items():
+        value = record.get(name)
+        if not any(value is None if kind is None else isinstance(value, kind) for kind in kinds) or (
+            isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value))
+        ):
+            raise HistoryLineError(f"event field `{name}` is missing or not valid")
+        event[name] = value
+    try:
+        dt.datetime.fromisoformat(event["time"])
+    except ValueError:
+        raise HistoryLineError("event field `time` is not an ISO-8601 time") from None
+    if event["emotion"] not in CLASS_NAMES or event["previous"] not in (None, *CLASS_NAMES):
+        raise HistoryLineError("event field `emotion` or `previous` is not a known class")
+    if emoji_problem(event["emoji"]) or not 0 <= event["confidence"] <= 1 or event["face"] < 0:
+        raise HistoryLineError("event field `emoji`, `confidence` or `face` is not valid")
+    return {"type": "event", **event}
+
+
+def read_events(path: Path) -> tuple[list[dict], int]:
+    """The event records of a history file and how many lines were skipped as unreadable (a torn
+    last line from a killed process, an edited line); a file with no history record is an error."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path} is not a readable history file ({exc})") from None
-    events = []
+    events, skipped, records = [], 0, 0
     for line in text.splitlines():
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
+            event = parse_line(line)
+        except HistoryLineError:
+            skipped += 1
             continue
-        if isinstance(record, dict) and record.get("type") == "event":
-            events.append(record)
-    return events
+        records += bool(line.strip())
+        if event is not None:
+            events.append(event)
+    if skipped and not records:
+        raise UserError(f"{path} is not an emojitui history file (none of its {skipped} lines is a record)")
+    return events, skipped
 
 
 def export_csv(history_path: Path, csv_path: Path) -> int:
     """Write the history's events as CSV (atomically); returns how many rows."""
-    events = read_events(history_path)
+    events, _ = read_events(history_path)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore")
     writer.writeheader()
