@@ -24,16 +24,16 @@ from emojitui.sources.capture import LatestFrameCapture
 def image_report(path: Path, engine: Engine, as_json: bool, snapshot: Path | None = None) -> int:
     image = read_image(path)
     faces = engine.classify_still(image)
-    if snapshot:
+    if as_json:
+        payload = {"image": str(path), "faces": [_face_json(f, engine.labels) for f in faces]}
+        output.line(json.dumps(payload, ensure_ascii=False))
+    else:
+        _print_table(path, faces, engine.labels)
+    if snapshot:  # after the result: a snapshot that cannot be written loses nothing already computed
         from emojitui.session.snapshot import save_snapshot
 
         saved = save_snapshot(snapshot, image, faces, engine.labels, str(path))
         print(f"snapshot: {saved}", file=sys.stderr)
-    if as_json:
-        payload = {"image": str(path), "faces": [_face_json(f, engine.labels) for f in faces]}
-        output.line(json.dumps(payload, ensure_ascii=False))
-        return 0
-    _print_table(path, faces, engine.labels)
     return 0
 
 

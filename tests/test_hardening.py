@@ -183,3 +183,16 @@ def test_case5_a_history_line_missing_a_field_is_skipped_and_counted(tmp_path, c
 def test_case5_a_file_that_is_no_history_is_a_one_line_error(tmp_path):
     path = history_file(tmp_path, "hello", "world")
     assert_one_line_error(run_cli("history", str(path)), "is not an emojitui history file")
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_case6_a_snapshot_that_cannot_be_written_still_prints_the_result(tmp_path, as_json):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the snapshot folder should be")
+    photo = str(BUNDLED / "02-obama.jpg")
+    result = run_cli("--image", photo, *(["--json"] if as_json else []), "--snapshot", str(blocker / "snaps"))
+    assert_one_line_error(result, "could not write the snapshot", str(blocker / "snaps"))
+    if as_json:
+        assert json.loads(result.stdout)["faces"][0]["label"] == "happy", "the computed result is printed first"
+    else:
+        assert "face 1" in result.stdout and "happy" in result.stdout
