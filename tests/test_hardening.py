@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import pytest
 
 from emojitui.cli import main
@@ -196,3 +197,50 @@ def test_case6_a_snapshot_that_cannot_be_written_still_prints_the_result(tmp_pat
         assert json.loads(result.stdout)["faces"][0]["label"] == "happy", "the computed result is printed first"
     else:
         assert "face 1" in result.stdout and "happy" in result.stdout
+
+
+def png_bytes() -> bytes:
+    ok, data = cv2.imencode(".png", cv2.imread(str(BUNDLED / "02-obama.jpg")))
+    assert ok
+    return data.tobytes()
+
+
+def truncated_png(folder: Path) -> Path:
+    path = folder / "cut.png"
+    data = png_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def corrupt_png(folder: Path) -> Path:
+    """Complete (it ends with IEND) but with garbage where the pixels are."""
+    path = folder / "corrupt.png"
+    data = bytearray(png_bytes())
+    data[100:4000] = bytes(3900)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def symlink_loop(folder: Path) -> Path:
+    (folder / "a.jpg").symlink_to(folder / "b.jpg")
+    (folder / "b.jpg").symlink_to(folder / "a.jpg")
+    return folder / "a.jpg"
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (truncated_png, "truncated PNG"),
+        (corrupt_png, "not an image OpenCV can read"),
+        (symlink_loop, "symbolic link that leads nowhere"),
+    ],
+)
+@pytest.mark.parametrize("option", ["--image", "--source"])
+def test_case7_bad_image_files_are_one_line_errors_with_no_native_noise(tmp_path, make, fragment, option):
+    result = run_cli(option, str(make(tmp_path)), "--headless", "--no-history")
+    assert_one_line_error(result, fragment)  # one line: no `libpng error:` before it
+    assert "libpng" not in result.stderr
+
+
+def test_case7_an_empty_source_is_a_one_line_error():
+    assert_one_line_error(run_cli("--source", "", "--headless", "--no-history"), "--source is empty")

@@ -127,3 +127,48 @@ def test_any_history_line_is_an_event_nothing_or_one_history_line_error(line):
         assert set(event) == {"type", *CSV_FIELDS} and event["emotion"] in CLASS_NAMES
         assert emoji_problem(event["emoji"]) is None and 0 <= event["confidence"] <= 1
         assert event["time"][11:19].isprintable()
+
+
+@BOUNDED
+@given(st.text(max_size=24) | st.from_regex(r"\A\s*-?\d{0,6}\s*[xX×]\s*-?\d{0,6}\s*\Z"))
+def test_any_resolution_is_a_size_or_one_user_error(text):
+    from emojitui.shared.errors import UserError
+    from emojitui.sources import parse_resolution
+
+    try:
+        size = parse_resolution(text)
+    except UserError as exc:
+        one_line(exc)
+        return
+    assert size is None or all(isinstance(v, int) and 1 <= v <= 16384 for v in size)
+
+
+source_specs = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(
+        ["", " ", "0", "97", "²", "picamera", "/dev/video97", "/dev/video\n", "~nobody-here/x", "a\x00b", "x" * 5000]
+    ),
+    st.sampled_from(["empty.png", "cut.png", "loop", "folder", "notes.jpg", "clip.avi"]),
+)
+
+
+@BOUNDED
+@given(spec=source_specs)
+def test_any_source_spec_opens_a_source_or_is_one_source_error(tmp_path, monkeypatch, spec):
+    from emojitui.shared.errors import UserError
+    from emojitui.sources import open_source
+
+    monkeypatch.chdir(tmp_path)
+    if not (tmp_path / "folder").exists():
+        (tmp_path / "empty.png").write_bytes(b"")
+        (tmp_path / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+        (tmp_path / "notes.jpg").write_text("hello")
+        (tmp_path / "clip.avi").write_bytes(b"RIFF\x00\x00\x00\x00AVI LIST")
+        (tmp_path / "loop").symlink_to("loop")
+        (tmp_path / "folder").mkdir()
+    try:
+        source = open_source(spec, live_stills=False, demo_live=False)
+    except UserError as exc:
+        one_line(exc)
+        return
+    source.close()

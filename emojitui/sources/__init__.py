@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from emojitui.shared.errors import UserError
-from emojitui.sources.base import CameraUnavailable, Frame, FrameSource, SourceError
+from emojitui.sources.base import CameraUnavailable, Frame, FrameSource, SourceError, missing_path, path_exists
 from emojitui.sources.cameras import CameraSource, PiCameraSource
 from emojitui.sources.demo import DemoSource
 from emojitui.sources.files import IMAGE_SUFFIXES, StillSource, VideoSource, open_folder, read_image, to_bgr
@@ -58,13 +58,18 @@ def open_source(
         return DemoSource(live=demo_live)
     if spec == "picamera":
         return PiCameraSource(resolution)
+    if not spec.strip():
+        raise SourceError("--source is empty: pass a camera index, a file, a folder, picamera or demo")
     if spec.isascii() and spec.isdigit():  # "²" is a digit to str.isdigit, not to int()
         return CameraSource(int(spec), resolution)
-    path = Path(spec).expanduser()
+    try:
+        path = Path(spec).expanduser()
+    except RuntimeError:  # `~someone` with no such user
+        path = Path(spec)
     if spec.startswith("/dev/video"):
         return CameraSource(spec, resolution)
-    if not path.exists():
-        raise SourceError(f"{spec}: no such file, folder or camera (try 0, a path, picamera or demo)")
+    if not path_exists(path, spec):
+        raise missing_path(path, spec, "no such file, folder or camera (try 0, a path, picamera or demo)")
     if path.is_dir():
         if not os.access(path, os.R_OK | os.X_OK):
             raise SourceError(f"{path}: the folder is not readable (check its permissions)")

@@ -7,7 +7,9 @@ source checks it delivers a first frame, so bad input fails before the app start
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -21,6 +23,28 @@ class SourceError(UserError):
 
 class CameraUnavailable(SourceError):
     """No camera at that index (the app may fall back to the demo)."""
+
+
+def shown(name: str) -> str:
+    """A name as an error shows it: as typed when printable, else quoted with escapes (one line)."""
+    return name if name.isprintable() else repr(name)
+
+
+def path_exists(path: Path, name: str) -> bool:
+    """`path.exists()`, with a name the system refuses (NUL byte, too long) as a SourceError."""
+    try:
+        return path.exists()
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise SourceError(f"{shown(name)}: not a usable path ({reason})") from None
+
+
+def missing_path(path: Path, name: str, what: str) -> SourceError:
+    """The error for a path that does not exist: a dangling or looping symlink is named as such."""
+    with contextlib.suppress(OSError, ValueError):
+        if path.is_symlink():
+            return SourceError(f"{shown(name)}: a symbolic link that leads nowhere (a loop, or a missing target)")
+    return SourceError(f"{shown(name)}: {what}")
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 
 from emojitui.shared.native import quiet_native_stderr
-from emojitui.sources.base import CameraUnavailable, Frame, SourceError
+from emojitui.sources.base import CameraUnavailable, Frame, SourceError, shown
 
 
 class CameraSource:
@@ -26,7 +26,9 @@ class CameraSource:
         self.index = 0
         self._capture: cv2.VideoCapture | None = None
         if not self._open(quiet=True):
-            raise CameraUnavailable(f"no camera found at {device}: pass --source with another index, a file or demo")
+            raise CameraUnavailable(
+                f"no camera found at {shown(str(device))}: pass --source with another index, a file or demo"
+            )
 
     def _open(self, quiet: bool = False) -> bool:
         """Open the device; `quiet` silences OpenCV's native warnings, only before the UI runs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import cv2
 import numpy as np
 
 from emojitui.shared.native import quiet_native_stderr
-from emojitui.sources.base import Frame, SourceError
+from emojitui.sources.base import Frame, SourceError, missing_path, path_exists
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
 
@@ -25,10 +26,17 @@ def to_bgr(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def read_image(path: Path) -> np.ndarray:
-    """Decode an image file to BGR, with one-line errors for each way it can be bad."""
-    if not path.exists():
-        raise SourceError(f"{path}: no such file")
+PNG_SIGNATURE, PNG_END = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"
+
+
+def read_image(path: Path, quiet: bool = True) -> np.ndarray:
+    """Decode an image file to BGR, with one-line errors for each way it can be bad.
+
+    `quiet` silences the native decoders' own messages (`libpng error: ...`); not while the TUI
+    runs, whose output goes through fd 2 as well (a truncated PNG is caught before decoding).
+    """
+    if not path_exists(path, str(path)):
+        raise missing_path(path, str(path), "no such file")
     if path.is_dir():
         raise SourceError(f"{path} is a folder: pass it as --source to read its images")
     try:
@@ -39,7 +47,10 @@ def read_image(path: Path) -> np.ndarray:
         raise SourceError(f"{path} is empty (0 bytes): pass an image file")
     # IMREAD_UNCHANGED would ignore EXIF orientation (phone photos come out sideways, faces unfound);
     # colour + any depth applies it and keeps 16-bit images, dropping alpha as to_bgr would.
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    if data.startswith(PNG_SIGNATURE) and not data.endswith(PNG_END):
+        raise SourceError(f"{path} is a truncated PNG (it ends before its last chunk): pass a complete image")
+    with quiet_native_stderr() if quiet else contextlib.nullcontext():
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
     if image is None:
         raise SourceError(f"{path} is not an image OpenCV can read (JPEG, PNG, BMP, WebP, TIFF)")
     return to_bgr(image)
@@ -88,8 +99,8 @@ class StillSource:
         if isinstance(image, np.ndarray):
             return image
         if self._decoded is None or self._decoded[0] != position:
-            try:
-                self._decoded = (position, read_image(image))
+            try:  # held stills are the TUI's slideshow: fd 2 is the screen there, so not silenced
+                self._decoded = (position, read_image(image, quiet=self.hold is None))
             except SourceError:
                 return None
         return self._decoded[1]
