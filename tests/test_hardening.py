@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from emojitui.cli import main
@@ -244,3 +245,36 @@ def test_case7_bad_image_files_are_one_line_errors_with_no_native_noise(tmp_path
 
 def test_case7_an_empty_source_is_a_one_line_error():
     assert_one_line_error(run_cli("--source", "", "--headless", "--no-history"), "--source is empty")
+
+
+def test_case8_each_photo_of_a_folder_gets_its_own_detection_and_smoothing(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("02-obama.jpg", "03-lin-manuel-miranda.jpg", "04-biden.jpg"):
+        (folder / name).write_bytes((BUNDLED / name).read_bytes())
+    cv2.imwrite(str(folder / "02-wall.png"), np.full((480, 640, 3), 180, np.uint8))  # between two faces: none
+    result = run_cli("--source", str(folder), "--headless", "--no-history")
+    assert result.returncode == 0, result.stderr
+    frames = [json.loads(line) for line in result.stdout.splitlines()][:-1]
+    assert [len(frame["faces"]) for frame in frames] == [1, 0, 1, 1], "no box carried onto the wall"
+    faces = [face for frame in frames for face in frame["faces"]]
+    assert len({face["id"] for face in faces}) == 3, "a new photo is new people"
+    for face in faces:  # a fresh smoother per photo: what this photo shows, not a blend with the last one
+        assert face["label"] == max(face["probabilities"], key=face["probabilities"].get)
+
+
+def test_case8_the_faces_of_the_last_photo_leave_the_session_with_it(classifier, tmp_path):
+    from emojitui.engine.engine import Engine
+    from emojitui.session.history import SessionHistory
+    from emojitui.session.session import Session
+    from emojitui.sources import open_source
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("02-obama.jpg", "04-biden.jpg"):
+        (folder / name).write_bytes((BUNDLED / name).read_bytes())
+    source = open_source(str(folder), live_stills=False)
+    session = Session(Engine(classifier), SessionHistory(None, 0.0))
+    first, second = session.process(source.read()), session.process(source.read())
+    assert [f.id for f in first.faces] != [f.id for f in second.faces]
+    assert second.result.departed == [f.id for f in first.faces], "the engine says the first face left"

@@ -188,3 +188,28 @@ async def test_session_timeline_follows_the_selected_face_when_both_have_as_many
         panel.show([], None, ["sad"] * 5, {})
         assert strip_colours(panel) != happy
         assert strip_colours(panel) == [CLASS_COLOURS["sad"]] * 5
+
+
+async def test_a_still_image_is_processed_once_not_at_the_frame_rate(engine, tmp_path):
+    photo = tmp_path / "obama.jpg"
+    photo.write_bytes((BUNDLED / "02-obama.jpg").read_bytes())
+    app = EmojiApp(Session(engine), open_source(str(photo)))  # as the TUI opens it: held, at 15 frames a second
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.faces and app.capture.delivered > 12)
+        assert app.processor.last_result.frame.index == 0, "one still: one pass through the engine"
+        assert app.faces[0].label == engine.classify_still(cv2.imread(str(photo)))[0].label
+        await pilot.press("q")
+
+
+async def test_the_slideshow_detects_each_photo_afresh(engine, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "1.jpg").write_bytes((BUNDLED / "02-obama.jpg").read_bytes())
+    cv2.imwrite(str(folder / "2.png"), np.full((480, 640, 3), 180, np.uint8))  # a wall: no face
+    app = EmojiApp(Session(engine), open_source(str(folder)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.faces)
+        await wait_for(pilot, lambda: app.processor.last_result.frame.still == 1, seconds=10)
+        await pilot.pause(0.3)
+        assert app.processor.last_result.faces == [], "the first photo's face is not carried onto the wall"
+        await pilot.press("q")

@@ -81,6 +81,7 @@ class Engine:
         self._last_detection = 0
         self._still_detector: FaceDetector | None = None
         self._mirrored = False
+        self._still: int | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -95,6 +96,11 @@ class Engine:
         if frame.mirrored != self._mirrored:  # `m` pressed: the same faces, on the other side
             self.tracker.mirror(grey.shape[1])
             self._mirrored = frame.mirrored
+        left_with_still: list[int] = []
+        if frame.still is not None and frame.still != self._still:  # another photo: other people
+            left_with_still = self._new_scene()
+            force_detect = True
+        self._still = frame.still
         detect = force_detect or self._frames % max(1, self.config.detect_every) == 0
         if detect:
             boxes = self.detector.detect(grey)
@@ -117,6 +123,7 @@ class Engine:
         probabilities = self.classifier.classify(crops)
         classified = time.perf_counter()
         faces, changes, departed = self._smooth(tracks, probabilities, frame.time)
+        departed = left_with_still + departed
         self._frames += 1
         finished = time.perf_counter()
         return FrameResult(
@@ -132,6 +139,14 @@ class Engine:
                 "detected": float(detect),
             },
         )
+
+    def _new_scene(self) -> list[int]:
+        """Nothing carries over to a new still: no tracked box, no smoothing state. Returns the
+        faces of the previous still, which left with it."""
+        self.tracker.reset()
+        left = list(self._smoothers)
+        self._smoothers.clear()
+        return left
 
     def _smooth(self, tracks, probabilities, now: float) -> tuple[list[FaceResult], list[LabelChange], list[int]]:
         faces, changes = [], []

@@ -97,6 +97,10 @@ class FaceTracker:
             track.age += 1
         return self.tracks
 
+    def reset(self) -> None:
+        """A new scene (the next photo of a folder): forget every track; ids keep counting up."""
+        self.tracks.clear()
+
     def mirror(self, frame_width: int) -> None:
         """The frame was flipped left-right: flip the boxes and motion too, so each face keeps its id."""
         for track in self.tracks:

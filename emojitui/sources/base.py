@@ -53,6 +53,7 @@ class Frame:
     time: float
     index: int
     mirrored: bool = False  # flipped left-right on the way in (`m`, --mirror)
+    still: int | None = None  # which still this shows (counts up as a folder moves on); None for video and cameras
 
 
 class FrameSource(Protocol):

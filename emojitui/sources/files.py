@@ -74,6 +74,7 @@ class StillSource:
         self.current_name = images[0][0]
         self.skipped: list[str] = []
         self._decoded: tuple[int, np.ndarray] | None = None
+        self._still, self._shown_position = -1, -1  # a new still number each time another image shows
 
     def read(self) -> Frame | None:
         while self.images:
@@ -86,10 +87,12 @@ class StillSource:
             image = self._image(position)
             if image is None:
                 self.skipped.append(self.images.pop(position)[0])
-                self._decoded = None
+                self._decoded, self._shown_position = None, -1  # positions shifted: the next one shown is new
                 continue
             self.current_name = self.images[position][0]
-            frame = Frame(image, self.index / self.fps, self.index)
+            if position != self._shown_position or self.hold is None:
+                self._still, self._shown_position = self._still + 1, position
+            frame = Frame(image, self.index / self.fps, self.index, still=self._still)
             self.index += 1
             return frame
         return None

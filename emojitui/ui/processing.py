@@ -50,6 +50,7 @@ class ProcessingThread(threading.Thread):
 
     def run(self) -> None:
         last_post = 0.0
+        shown_still: tuple[int, bool] | None = None  # a still is processed once, not at the source's frame rate
         try:
             while not self._stopping.is_set():
                 if self.paused.is_set():
@@ -61,6 +62,10 @@ class ProcessingThread(threading.Thread):
                         self.post(SourceEnded())
                         return
                     continue
+                if frame.still is not None:
+                    if (frame.still, frame.mirrored) == shown_still:
+                        continue
+                    shown_still = (frame.still, frame.mirrored)
                 result = self.session.process(frame)
                 fps = self.rate.tick(time.monotonic())
                 self.latency_ms += 0.1 * (result.stages_ms["total"] - self.latency_ms)
