@@ -258,6 +258,9 @@ def _run(args: argparse.Namespace) -> int:
     app.run()
     summary = session.close()  # closed already by the app's quit: the same summary
     output.line(summary.to_text(session.emoji_table()))
+    if session.problem:  # no "history: PATH" for a file that was not saved
+        print(f"emojitui: {session.problem}", file=sys.stderr)
+        return 1
     if session.history.path:
         output.line(f"history: {session.history.path}")
     return app.return_code or 0

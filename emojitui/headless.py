@@ -86,10 +86,14 @@ def frames(source: FrameSource, mirror: bool) -> Iterator[Frame]:
 def stream(source: FrameSource, session: Session, mirror: bool, events_only: bool, max_frames: int) -> int:
     """One JSON line per frame (or per event) until the source ends or Ctrl-C; then the summary."""
     processed = 0
+    history_warned = False
     try:
         for frame in frames(source, mirror):
             step = session.process(frame)
             processed += 1
+            if session.problem and not history_warned:  # said when it happens
+                history_warned = True
+                print(f"emojitui: {session.problem}", file=sys.stderr)
             if events_only:
                 for event in step.events:
                     output.line(json.dumps({"event": asdict(event)}, ensure_ascii=False))
@@ -108,10 +112,10 @@ def stream(source: FrameSource, session: Session, mirror: bool, events_only: boo
         if not source.live:  # a live source is closed by its capture thread, never under a read in progress
             source.close()
         summary = session.close()
-        if session.problem:
+        if session.problem and not history_warned:
             print(f"emojitui: {session.problem}", file=sys.stderr)
     output.line(json.dumps({"summary": summary.__dict__ | {"frames": processed}}, ensure_ascii=False))
-    return 0
+    return 1 if session.problem else 0  # the history file is part of the result
 
 
 def bench(source: FrameSource, engine: Engine, max_frames: int) -> dict:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -278,3 +280,28 @@ def test_case8_the_faces_of_the_last_photo_leave_the_session_with_it(classifier,
     first, second = session.process(source.read()), session.process(source.read())
     assert [f.id for f in first.faces] != [f.id for f in second.faces]
     assert second.result.departed == [f.id for f in first.faces], "the engine says the first face left"
+
+
+def test_case7_a_full_history_disk_is_said_when_it_happens_and_fails_the_run(tmp_path):
+    """RLIMIT_FSIZE makes the history file's writes fail as a full disk would (EFBIG for ENOSPC)."""
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (400, 400))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "emojitui", "--source", str(BUNDLED), "--headless"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # one stream: the order shows when the problem was said
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**os.environ, "EMOJITUI_DATA_DIR": str(tmp_path)},
+        preexec_fn=small_files,
+    )
+    assert result.returncode == 1, result.stdout
+    lines = result.stdout.splitlines()
+    problems = [n for n, line in enumerate(lines) if line.startswith("emojitui: history not saved any more")]
+    assert len(problems) == 1, result.stdout
+    assert problems[0] < len(lines) - 2, "said when it happened, with frames still to come"
+    assert json.loads(lines[-1])["summary"]["frames"] == 6, "the run itself went on"
