@@ -190,6 +190,22 @@ async def test_session_timeline_follows_the_selected_face_when_both_have_as_many
         assert strip_colours(panel) == [CLASS_COLOURS["sad"]] * 5
 
 
+@pytest.mark.parametrize("size", [(40, 12), (63, 30), (100, 17)])
+async def test_a_tiny_terminal_says_so_and_keeps_the_status_bar(engine, video, size):
+    path, _ = video
+    app = EmojiApp(Session(engine), open_source(str(path)))
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("p")
+        hint = app.query_one("#too-small")
+        assert hint.display and "terminal too small" in rendered(hint) and "64x18" in rendered(hint)
+        assert not app.query_one(ProbabilityBars).is_on_screen or not app.query_one("#top").display
+        assert "PAUSED" in rendered(app.query_one(StatusBar)), "the state is never cut off"
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause(0.2)
+        assert not hint.display and app.query_one("#top").display, "big enough again: the panels are back"
+        await pilot.press("q")
+
+
 async def test_a_still_image_is_processed_once_not_at_the_frame_rate(engine, tmp_path):
     photo = tmp_path / "obama.jpg"
     photo.write_bytes((BUNDLED / "02-obama.jpg").read_bytes())

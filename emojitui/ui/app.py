@@ -7,10 +7,11 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Footer
+from textual.geometry import Size
+from textual.widgets import Footer, Static
 
 from emojitui.engine.engine import FaceResult
 from emojitui.session.history import SessionSummary, export_csv
@@ -31,6 +32,7 @@ from emojitui.ui.widgets.probability_bars import ProbabilityBars
 from emojitui.ui.widgets.status_bar import StatusBar
 
 SMALL_TERMINAL = (100, 30)  # below this the preview starts hidden
+MIN_TERMINAL = (64, 18)  # below this the panels cannot show: a hint replaces them (the status bar stays)
 PREVIEW_EVERY = 2  # the preview redraws on every 2nd update (~6 Hz): it is most of the UI's CPU
 
 
@@ -75,6 +77,7 @@ class EmojiApp(App[int]):
         with Horizontal(id="bottom"):
             yield Preview(id="preview")
             yield HistoryPanel(id="history")
+        yield Static(id="too-small")
         yield StatusBar(id="status")
         yield Footer(compact=True)
 
@@ -85,6 +88,7 @@ class EmojiApp(App[int]):
                 loop.add_signal_handler(number, self.action_quit_app)
         small = self.size.width < SMALL_TERMINAL[0] or self.size.height < SMALL_TERMINAL[1]
         self.query_one(Preview).display = self.want_preview and not small
+        self._fit_terminal()
         if self.startup_notice:
             self.notify(self.startup_notice, timeout=8)
         if self.source is None:  # showing fixed updates only (the snapshot tests)
@@ -100,6 +104,19 @@ class EmojiApp(App[int]):
     def session_summary(self) -> SessionSummary | None:
         """The summary written when the session closed (None while it runs)."""
         return self.session.summary
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_terminal(event.size)  # the event's: `self.size` is updated after this handler
+
+    def _fit_terminal(self, size: Size | None = None) -> None:
+        """Too small for the panels: say so, rather than let the bars and the status bar vanish."""
+        width, height = size or self.size
+        small = width < MIN_TERMINAL[0] or height < MIN_TERMINAL[1]
+        self.query_one("#top").display = self.query_one("#bottom").display = not small
+        hint = self.query_one("#too-small", Static)
+        hint.display = small
+        if small:
+            hint.update(f"terminal too small ({width}x{height}): make it at least {MIN_TERMINAL[0]}x{MIN_TERMINAL[1]}")
 
     def _source_status(self, text: str) -> None:
         self.post_message(SourceStatus(text))

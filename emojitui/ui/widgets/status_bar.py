@@ -11,10 +11,17 @@ class StatusBar(Panel):
     DEFAULT_CSS = "StatusBar { height: 1; width: 100%; background: $panel; padding: 0 1; }"
 
     def show(self, source: str, fps: float, latency_ms: float, faces: int, model: str, state: str) -> None:
+        self._last = (source, fps, latency_ms, faces, model, state)
         text = Text.assemble(
             (f"{source}", "bold"),
             f" · {fps:4.1f} fps · {latency_ms:4.1f} ms · {faces} face{'s' if faces != 1 else ''} · {model}",
         )
-        if state:
+        if state and text.cell_len + len(state) + 2 > self.size.width - 2:  # narrow: the state first, never cut off
+            text = Text.assemble((state, "bold reverse"), "  ", text)
+        elif state:
             text.append(f"  {state}", "bold reverse")
         self.update(text)
+
+    def on_resize(self) -> None:
+        if hasattr(self, "_last"):
+            self.show(*self._last)
