@@ -21,6 +21,8 @@ EXAMPLES = """examples:
   emojitui --source video.mp4           a video file (also: an image, a folder, picamera, demo)
   emojitui --image photo.jpg --json     one photo, one JSON object
   emojitui --source 0 --headless        JSON lines per frame, no screen (Ctrl-C for the summary)
+  emojitui render clip.mp4 -o out.mp4   the video with an emoji over every face (also .webm, .gif)
+  emojitui calibrate                    make your resting face read neutral (the app: press c)
   emojitui bench --source demo --json   pipeline speed per stage
   emojitui history --csv out.csv        export the last session's history
 """
@@ -37,6 +39,9 @@ NUMERIC_LIMITS: dict[str, tuple[float, float]] = {
     "detect_every": (1, 1000),
     "smooth_time": (0.0, 60.0),
     "smooth_margin": (0.0, 1.0),
+    "seconds": (0.01, 86400.0),  # render
+    "width": (16, 16384),  # render
+    "countdown": (0.0, 60.0),  # calibrate
 }
 
 
@@ -90,6 +95,13 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         help="lead a new label needs before it shows (default %(default)s)",
     )
     group.add_argument("--config", type=Path, default=None, help="config file with [emoji] choices")
+    group.add_argument(
+        "--calibration",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="apply your saved neutral calibration for this model (`emojitui calibrate`, or c in the app); "
+        "default: on in the app and --headless, off for --image, render and bench",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,6 +144,49 @@ def build_bench_parser() -> argparse.ArgumentParser:
     return parser
 
 
+RENDER_EPILOG = """formats, by the output's suffix:
+  .mp4   MPEG-4 Part 2 (mp4v): VLC, mpv, QuickTime and most desktop players; not web browsers
+  .webm  VP9: web browsers (Chrome, Firefox, Edge, Safari 14.1+) and VLC
+  .gif   animated GIF, loops, plays everywhere; held in memory until the end: keep it short (--width 320)
+Audio is not copied. The file appears under its name only when complete (an interrupted render leaves none).
+
+examples:
+  emojitui render clip.mp4 -o emojified.mp4
+  emojitui render photos/ -o slideshow.webm --no-labels      each image for 1 s at 15 fps
+  emojitui render 0 --seconds 5 -o me.gif --width 320        5 s from the first camera
+"""
+
+
+def build_render_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emojitui render",
+        description="Render a video, a folder of images or a camera with an emoji over every face.",
+        epilog=RENDER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("input", help="a video file, a folder of images, a camera (0, /dev/video0, picamera) or demo")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="the file to write: .mp4, .webm or .gif")
+    parser.add_argument("--seconds", type=float, default=None, help="record this long (needed for a camera)")
+    parser.add_argument("--width", type=int, default=None, help="scale the output to this width (default: the input's)")
+    parser.add_argument("--no-labels", action="store_true", help="only the emoji: no boxes, no label text")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (the summary line is still printed)")
+    _add_engine_options(parser)
+    return parser
+
+
+def build_calibrate_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emojitui calibrate",
+        description="Neutral calibration without the screen: relax your face for the countdown and two seconds; "
+        "the correction is saved for this model and applied by the app and --headless.",
+    )
+    parser.add_argument("--source", default="0", help="camera index, video, image or folder (default: camera 0)")
+    parser.add_argument("--countdown", type=float, default=3.0, help="seconds to settle before collecting (default 3)")
+    parser.add_argument("--clear", action="store_true", help="delete the saved calibration for this model and exit")
+    _add_engine_options(parser)
+    return parser
+
+
 def build_history_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emojitui history", description="Summarise or export a session history.")
     parser.add_argument("file", nargs="?", type=Path, help="a session .jsonl (default: the latest)")
@@ -159,6 +214,14 @@ def main(argv: list[str] | None = None) -> int:
             return _bench(args)
         if argv[:1] == ["history"]:
             return _history(build_history_parser().parse_args(argv[1:]))
+        if argv[:1] == ["render"]:
+            args = build_render_parser().parse_args(argv[1:])
+            check_numbers(args)
+            return _render(args)
+        if argv[:1] == ["calibrate"]:
+            args = build_calibrate_parser().parse_args(argv[1:])
+            check_numbers(args)
+            return _calibrate(args)
         args = build_parser().parse_args(argv)
         check_numbers(args)
         return _run(args)
@@ -199,6 +262,16 @@ def _engine(args: argparse.Namespace):
     return Engine(classifier, config, emoji)
 
 
+def _calibration_store(args: argparse.Namespace, engine, default: bool):
+    """The model's calibration file; its calibration applied to every face when wanted (a corrupt file: one line)."""
+    from emojitui.session.calibration import CalibrationStore
+
+    store = CalibrationStore(locations.calibration_dir(), engine.classifier.path)
+    if args.calibration if args.calibration is not None else default:
+        engine.set_calibration(store.load())
+    return store
+
+
 def _open(spec: str, args: argparse.Namespace, live_stills: bool, demo_live: bool):
     """Open the source; `auto` is camera 0, else the demo with a one-line note."""
     from emojitui.sources import CameraUnavailable, open_source, parse_resolution
@@ -229,16 +302,20 @@ def _history_for(args: argparse.Namespace, source_name: str, started: float):
 
 def _run(args: argparse.Namespace) -> int:
     if args.image:
+        from emojitui.api import Analyzer
         from emojitui.headless import image_report
 
-        return image_report(args.image, _engine(args), args.json, args.snapshot)
+        engine = _engine(args)
+        _calibration_store(args, engine, default=False)
+        return image_report(args.image, Analyzer.from_engine(engine), args.json, args.snapshot)
     engine = _engine(args)  # the model first: a bad model is reported before the camera opens
+    store = _calibration_store(args, engine, default=True)
     source, is_demo = _open(args.source, args, live_stills=not args.headless, demo_live=True)
     mirror = getattr(source, "is_camera", False) if args.mirror is None else args.mirror
     started = time.monotonic() if source.live or source.name == "demo" else 0.0
     from emojitui.session.session import Session
 
-    session = Session(engine, _history_for(args, source.name, started), live=source.live)
+    session = Session(engine, _history_for(args, source.name, started), live=source.live, calibration_store=store)
     if args.headless:
         from emojitui.headless import stream
 
@@ -288,6 +365,75 @@ def _bench(args: argparse.Namespace) -> int:
         stages = "  ".join(f"{k} {v:.2f} ms" for k, v in result["stages_ms"].items())
         output.line(f"{result['frames']} frames at {result['fps']} fps; medians: {stages}")
     return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from emojitui.api import Analyzer
+    from emojitui.render import check_output, print_summary, render
+
+    check_output(args.output)  # before the model and the source: an unwritable output costs nothing
+    engine = _engine(args)
+    _calibration_store(args, engine, default=False)
+    source, _ = _open(args.input, args, live_stills=False, demo_live=False)
+    _interrupt_on_termination()  # `kill`: as Ctrl-C, no file left under the output name
+    summary = render(
+        source,
+        Analyzer.from_engine(engine),
+        args.output,
+        width=args.width,
+        labels=not args.no_labels,
+        seconds=args.seconds,
+        mirror=args.mirror,
+        progress=not args.quiet,
+    )
+    print_summary(summary)
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from emojitui.session.calibration import CalibrationStore
+    from emojitui.session.session import Session
+
+    engine = _engine(args)
+    store = CalibrationStore(locations.calibration_dir(), engine.classifier.path)
+    if args.clear:
+        print(f"removed {store.path}" if store.clear() else f"no calibration saved for {engine.classifier.path.name}")
+        return 0
+    source, _ = _open(args.source, args, live_stills=True, demo_live=False)
+    mirror = getattr(source, "is_camera", False) if args.mirror is None else args.mirror
+    session = Session(engine, live=source.live, calibration_store=store)
+    _interrupt_on_termination()
+    shown, started = "", None
+    try:
+        while (frame := source.read()) is not None:
+            if mirror:
+                frame.image, frame.mirrored = frame.image[:, ::-1].copy(), True
+            step = session.process(frame)
+            started = frame.time if started is None else started
+            if session.calibration_run is None:
+                if step.faces:
+                    largest = max(step.faces, key=lambda f: f.box.w * f.box.h)
+                    session.start_calibration(largest.id, all_faces=True, countdown=args.countdown)
+                elif frame.time - started > 10:
+                    raise UserError(f"{source.name}: no face found in 10 s; face the camera in good light")
+                continue
+            if session.calibration_state != shown and not step.note:
+                shown = session.calibration_state
+                print(shown, file=sys.stderr, flush=True)
+            if step.note:
+                run = session.calibration_run
+                if run.calibration is None:
+                    raise UserError(step.note)
+                after = run.calibration.apply(run.calibration.resting_array)
+                label = engine.labels[int(after.argmax())]
+                print(f"{step.note}; now it reads {label} ({after.max() * 100:.0f}%)")
+                return 0
+    finally:
+        source.close()
+        session.close()
+    raise UserError(
+        f"{source.name} ended before the calibration finished (it needs {args.countdown + 2:g} s of a face)"
+    )
 
 
 def _history(args: argparse.Namespace) -> int:

@@ -14,36 +14,33 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from emojitui.engine.engine import Engine, FaceResult
+from emojitui.api import Analyzer, Face
+from emojitui.engine.engine import Engine
 from emojitui.session.session import Session
 from emojitui.shared import output
 from emojitui.sources import Frame, FrameSource, read_image
 from emojitui.sources.capture import LatestFrameCapture
 
 
-def image_report(path: Path, engine: Engine, as_json: bool, snapshot: Path | None = None) -> int:
+def image_report(path: Path, analyzer: Analyzer, as_json: bool, snapshot: Path | None = None) -> int:
+    """`--image`: the API's `Analyzer.analyze`, printed as JSON or a table (and drawn, with --snapshot)."""
     image = read_image(path)
-    faces = engine.classify_still(image)
+    results = analyzer.analyze_results(image)
+    faces = [Face.from_result(r, analyzer.labels) for r in results]  # exactly what `emojitui.analyze` returns
     if as_json:
-        payload = {"image": str(path), "faces": [_face_json(f, engine.labels) for f in faces]}
+        payload = {"image": str(path), "faces": [f.as_json() for f in faces]}
         output.line(json.dumps(payload, ensure_ascii=False))
     else:
-        _print_table(path, faces, engine.labels)
+        _print_table(path, faces, analyzer.labels)
     if snapshot:  # after the result: a snapshot that cannot be written loses nothing already computed
         from emojitui.session.snapshot import save_snapshot
 
-        saved = save_snapshot(snapshot, image, faces, engine.labels, str(path))
+        saved = save_snapshot(snapshot, image, results, analyzer.labels, str(path))
         print(f"snapshot: {saved}", file=sys.stderr)
     return 0
 
 
-def _face_json(face: FaceResult, labels: list[str]) -> dict:
-    data = face.as_json(labels)
-    del data["id"]
-    return data
-
-
-def _print_table(path: Path, faces: list[FaceResult], labels: list[str]) -> None:
+def _print_table(path: Path, faces: list[Face], labels: list[str]) -> None:
     """Classes as rows and faces as columns, so it fits 80 columns with several faces."""
     terminal = Console()  # only asked for the width and colours: the table is rendered to a string
     if not faces:
@@ -52,11 +49,11 @@ def _print_table(path: Path, faces: list[FaceResult], labels: list[str]) -> None
     table = Table(title=f"{path.name}: {len(faces)} face(s)", title_justify="left")
     table.add_column("")
     for number, face in enumerate(faces, start=1):
-        x, y, w, h = face.box.as_ints()
+        x, y, w, h = face.box
         table.add_column(f"face {number}\n{w}x{h} at {x},{y}", justify="right")
     table.add_row("[b]emotion[/b]", *(f"[b]{f.emoji} {f.label}[/b]" for f in faces))
-    for index, name in enumerate(labels):
-        table.add_row(name, *(f"{f.probabilities[index] * 100:.0f}%" for f in faces))
+    for name in labels:
+        table.add_row(name, *(f"{f.probabilities[name] * 100:.0f}%" for f in faces))
     rendered = io.StringIO()  # written through `output`, so a full disk or closed stdout is reported
     Console(
         file=rendered, width=terminal.width, force_terminal=terminal.is_terminal, color_system=terminal.color_system

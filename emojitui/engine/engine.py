@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from emojitui.engine.calibration import Calibration, CalibrationError
 from emojitui.engine.classifier import ExpressionClassifier
 from emojitui.engine.faces import Box, FaceDetector, FaceTracker, crop_face
 from emojitui.engine.settings import EngineConfig
@@ -26,11 +27,12 @@ from emojitui.sources.base import Frame
 class FaceResult:
     id: int
     box: Box
-    probabilities: np.ndarray  # smoothed, in `labels` order
-    raw_probabilities: np.ndarray  # this frame's, unsmoothed
+    probabilities: np.ndarray  # smoothed (and calibrated, when a calibration applies), in `labels` order
+    raw_probabilities: np.ndarray  # this frame's model output: unsmoothed, uncalibrated
     label: str
     emoji: str
     confidence: float  # smoothed probability of `label`
+    calibrated: bool = False
 
     def as_json(self, labels: list[str]) -> dict:
         return {
@@ -82,6 +84,7 @@ class Engine:
         self._still_detector: FaceDetector | None = None
         self._mirrored = False
         self._still: int | None = None
+        self._calibration: tuple[Calibration, int | None] | None = None  # one attribute: swapped atomically
 
     @property
     def labels(self) -> list[str]:
@@ -89,6 +92,29 @@ class Engine:
 
     def emoji_for(self, label: str) -> str:
         return self.emoji[label].main
+
+    @property
+    def calibration(self) -> Calibration | None:
+        return self._calibration[0] if self._calibration else None
+
+    @property
+    def calibrated_face(self) -> int | None:
+        """The face id the calibration applies to; None: every face."""
+        return self._calibration[1] if self._calibration else None
+
+    def set_calibration(self, calibration: Calibration | None, face: int | None = None) -> None:
+        """Apply `calibration` to face `face` (None: every face) from the next frame on; None clears it."""
+        if calibration is not None and not calibration.fits(self.labels):
+            raise CalibrationError(
+                f"the calibration is for classes {list(calibration.labels)}, the model has {self.labels}"
+            )
+        self._calibration = (calibration, face) if calibration is not None else None
+
+    def _calibrate(self, face: int, probabilities: np.ndarray) -> tuple[np.ndarray, bool]:
+        state = self._calibration
+        if state is None or (state[1] is not None and state[1] != face):
+            return probabilities, False
+        return state[0].apply(probabilities), True
 
     def process(self, frame: Frame, force_detect: bool = False) -> FrameResult:
         started = time.perf_counter()
@@ -156,10 +182,18 @@ class Engine:
             del self._smoothers[gone]
         for track, probs in zip(tracks, probabilities, strict=True):
             smoother = self._smoothers.setdefault(track.id, LabelSmoother(self.config.smoothing))
-            smoothed, index, changed = smoother.update(probs, now)
+            corrected, calibrated = self._calibrate(track.id, probs)
+            smoothed, index, changed = smoother.update(corrected, now)
             label = self.labels[index]
             face = FaceResult(
-                track.id, track.box, smoothed.copy(), probs, label, self.emoji_for(label), float(smoothed[index])
+                track.id,
+                track.box,
+                smoothed.copy(),
+                probs,
+                label,
+                self.emoji_for(label),
+                float(smoothed[index]),
+                calibrated,
             )
             faces.append(face)
             if changed:
@@ -180,8 +214,11 @@ class Engine:
             [crop_face(grey, b.fer_crop_box(self.config.crop_scale, self.config.crop_shift_up), size) for b in boxes]
         )
         results = []
-        for number, (box, probs) in enumerate(zip(boxes, self.classifier.classify(crops), strict=True), start=1):
+        for number, (box, raw) in enumerate(zip(boxes, self.classifier.classify(crops), strict=True), start=1):
+            probs, calibrated = self._calibrate(number, raw)
             index = int(np.argmax(probs))
             label = self.labels[index]
-            results.append(FaceResult(number, box, probs, probs, label, self.emoji_for(label), float(probs[index])))
+            results.append(
+                FaceResult(number, box, probs, raw, label, self.emoji_for(label), float(probs[index]), calibrated)
+            )
         return results

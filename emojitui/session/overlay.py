@@ -31,8 +31,9 @@ def paste_rgba(canvas: np.ndarray, rgba: np.ndarray, x: int, y: int, size: int, 
     canvas[top:bottom, left:right] = (region * (1 - alpha) + patch[..., :3] * alpha).astype(np.uint8)
 
 
-def draw_faces(image: np.ndarray, faces: list[FaceResult], emojify: bool = True) -> np.ndarray:
-    """A copy of `image` with each face boxed, labelled and (by default) covered by its emoji."""
+def draw_faces(image: np.ndarray, faces: list[FaceResult], emojify: bool = True, annotate: bool = True) -> np.ndarray:
+    """A copy of `image` with each face boxed, labelled (unless not `annotate`) and (by default)
+    covered by its emoji: the picture of snapshots and of `emojitui render`."""
     canvas = image.copy()
     for face in faces:
         x, y, w, h = face.box.as_ints()
@@ -41,6 +42,8 @@ def draw_faces(image: np.ndarray, faces: list[FaceResult], emojify: bool = True)
         if emojify and art is not None:
             size = round(max(w, h) * 1.15)
             paste_rgba(canvas, art, x + w // 2 - size // 2, y + h // 2 - size // 2, size, opacity=0.92)
+        if not annotate:
+            continue
         thickness = max(2, round(w / 60))
         cv2.rectangle(canvas, (x, y), (x + w, y + h), colour, thickness)
         text = f"#{face.id} {face.label} {face.confidence * 100:.0f}%"

@@ -11,6 +11,7 @@ signal, headless `finally`). Both the TUI and headless `stream` drive a Session.
     session.recent_events(12)          # the newest EmotionEvents
     session.timelines.snapshot()       # {face id: [label per second, oldest first]}
     summary = session.close()          # idempotent; `session.summary` afterwards
+    session.start_calibration(face_id)  # `c`: countdown, 2 s of that face, then applied and saved
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 
 from emojitui.engine.engine import Engine, FaceResult, FrameResult
+from emojitui.session.calibration import CalibrationRun, CalibrationStore
 from emojitui.session.history import EmotionEvent, SessionHistory, SessionSummary
 from emojitui.sources.base import Frame
 
@@ -56,6 +58,7 @@ class SessionFrame:
 
     result: FrameResult
     events: list[EmotionEvent]
+    note: str = ""  # a calibration that just finished or failed: worth telling the user now
 
     @property
     def frame(self) -> Frame:
@@ -73,8 +76,18 @@ class SessionFrame:
 class Session:
     """The engine, the history and the timelines of one run; thread-safe `process` and `close`."""
 
-    def __init__(self, engine: Engine, history: SessionHistory | None = None, *, live: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        history: SessionHistory | None = None,
+        *,
+        live: bool = False,
+        calibration_store: CalibrationStore | None = None,
+    ) -> None:
         self.engine = engine
+        self.calibration_store = calibration_store  # None: calibrations are not saved
+        self.calibration_run: CalibrationRun | None = None
+        self._calibration_for_all = True
         self.history = history if history is not None else SessionHistory(None, 0.0)
         self.live = live  # live sources close at the wall clock, files at their last frame's time
         self.timelines = Timelines()
@@ -110,8 +123,59 @@ class Session:
             events = [self.history.record(now, c.face, c.label, c.emoji, c.confidence) for c in result.changes]
             self.timelines.add(result)
             self._last_time = now
-            self.last = SessionFrame(result, events)
+            self.last = SessionFrame(result, events, self._calibration_step(result))
             return self.last
+
+    # --- neutral calibration ----------------------------------------------------------------
+
+    def start_calibration(self, face: int, *, all_faces: bool = True, countdown: float | None = None) -> None:
+        """Calibrate on face `face` from the next frames; applied to every face, or only to it."""
+        store = self.calibration_store
+        options = {} if countdown is None else {"countdown": countdown}
+        with self._lock:
+            self.calibration_run = CalibrationRun(
+                face, self.labels, model_sha256=store.sha256 if store else "", **options
+            )
+            self._calibration_for_all = all_faces
+
+    def clear_calibration(self) -> bool:
+        """Stop applying the calibration and delete the saved one; True when there was one."""
+        with self._lock:
+            self.calibration_run = None
+            had = self.engine.calibration is not None
+            self.engine.set_calibration(None)
+            if self.calibration_store is not None:
+                had = self.calibration_store.clear() or had
+            return had
+
+    @property
+    def calibration_state(self) -> str:
+        """For a status bar: the countdown, "calibrating", "CALIBRATED" (with the face when only one), or ""."""
+        run = self.calibration_run
+        if run is not None and not run.finished:
+            return run.message
+        if self.engine.calibration is None:
+            return ""
+        face = self.engine.calibrated_face
+        return "CALIBRATED" if face is None else f"CALIBRATED #{face}"
+
+    def _calibration_step(self, result: FrameResult) -> str:
+        run = self.calibration_run
+        if run is None or run.finished:
+            return ""
+        run.feed(result.faces, result.frame.time)
+        if run.state == "failed":
+            return run.message
+        if run.state != "done" or run.calibration is None:
+            return ""
+        self.engine.set_calibration(run.calibration, None if self._calibration_for_all else run.face)
+        if self.calibration_store is None:
+            return run.message
+        try:
+            path = self.calibration_store.save(run.calibration)
+        except OSError as exc:
+            return f"{run.message}; not saved ({exc.strerror or exc})"
+        return f"{run.message}; saved to {path}"
 
     def current_summary(self) -> SessionSummary:
         return self.history.summary(self._last_time)

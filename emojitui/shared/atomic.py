@@ -11,6 +11,11 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
+def file_mode() -> int:
+    """The permissions open() would give a new file under this process's umask."""
+    return 0o666 & ~_UMASK
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same folder, fsync, then rename over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -20,7 +25,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give what open() would, so a strict umask holds
+        os.chmod(tmp, file_mode())  # mkstemp makes 0600; give what open() would, so a strict umask holds
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

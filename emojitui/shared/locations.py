@@ -44,6 +44,11 @@ def snapshot_dir() -> Path:
     return data_dir() / "snapshots"
 
 
+def calibration_dir() -> Path:
+    """Neutral calibrations, one file per model (named by the model file's hash)."""
+    return data_dir() / "calibration"
+
+
 def config_path() -> Path:
     """$EMOJITUI_CONFIG, else $XDG_CONFIG_HOME/emojitui/config.toml."""
     override = os.environ.get("EMOJITUI_CONFIG")

@@ -147,6 +147,7 @@ class VideoSource:
             raise SourceError(f"{path} is not a video or image OpenCV can read")
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 1 <= fps <= 240 else 30.0
+        self.frame_count = max(0, int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)))  # the container's claim; 0: unknown
         self.index = 0
         if not ok or first is None:
             raise SourceError(f"{path}: the video has no frames it can decode (empty or truncated)")
