@@ -14,6 +14,7 @@ from textual.geometry import Size
 from textual.widgets import Footer, Static
 
 from emojitui.engine.engine import FaceResult
+from emojitui.session.calibration import COUNTDOWN_SECONDS
 from emojitui.session.history import SessionSummary, export_csv
 from emojitui.session.session import Session
 from emojitui.shared.emotions import EmojiChoice
@@ -65,6 +66,8 @@ class EmojiApp(App[int]):
         self.processor: ProcessingThread | None = None
         self._last_update: FrameUpdate | None = None
         self._notice = ""
+        self._calibration = session.calibration_state
+        self.calibration_countdown = COUNTDOWN_SECONDS  # seconds of "relax your face: 3, 2, 1" before collecting
         self._updates = 0
         self._history_warned = False
         self.source_label = source.name if source else "no source"
@@ -133,6 +136,10 @@ class EmojiApp(App[int]):
             self._history_warned = True
             self.notify(self.session.problem, severity="error", timeout=10)
         self.faces = update.faces
+        self._calibration = update.calibration
+        if update.note:
+            severity = "warning" if "stopped" in update.note else "information"
+            self.notify(update.note, title="calibration", severity=severity)
         ids = [f.id for f in update.faces]
         if self.selected_id not in ids:
             self.selected_id = ids[0] if ids else None
@@ -158,6 +165,8 @@ class EmojiApp(App[int]):
             for s in ("DEMO" if self.demo else "", "PAUSED" if self.paused else "", "ENDED" if self.ended else "")
             if s
         ]
+        if self._calibration:
+            states.append(self._calibration)
         if self._notice:
             states.append(self._notice)
         self.query_one(StatusBar).show(
@@ -229,6 +238,24 @@ class EmojiApp(App[int]):
         self.selected_id = ids[(position + 1) % len(ids)]
         if self._last_update:
             self.show_update(self._last_update)
+
+    def action_calibrate(self) -> None:
+        """`c`: calibrate on the selected face; applied to it, or to every face when it is the only one."""
+        if self.selected_id is None:
+            self.notify("no face to calibrate: face the camera first", severity="warning")
+            return
+        self.session.start_calibration(
+            self.selected_id, all_faces=len(self.faces) <= 1, countdown=self.calibration_countdown
+        )
+        self._calibration = self.session.calibration_state
+        self.notify("relax your face: 3, 2, 1, then keep still for 2 s", title="calibration")
+        self._refresh_status(0.0, 0.0)
+
+    def action_clear_calibration(self) -> None:
+        had = self.session.clear_calibration()
+        self._calibration = ""
+        self.notify("calibration cleared" if had else "no calibration to clear", title="calibration")
+        self._refresh_status(0.0, 0.0)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

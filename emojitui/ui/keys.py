@@ -16,6 +16,7 @@ class Key:
     help: str  # the line in the help screen and the README
     display: str | None = None  # how the footer and the tables show the key, when not its name
     priority: bool = False
+    footer: bool = True  # shown in the footer (all keys are in the help screen and the README)
 
     @property
     def shown(self) -> str:
@@ -38,12 +39,26 @@ KEYS = (
         "tab", "next_face", "next face", "next face: the selected face drives the big emoji and the bars", priority=True
     ),
     Key("e", "export", "export CSV", "export the session history as CSV (beside the history file)"),
+    Key(
+        "c",
+        "calibrate",
+        "calibrate",
+        "neutral calibration: relax the selected face for the countdown and 2 s; saved for this model",
+        footer=False,
+    ),
+    Key(
+        "C",
+        "clear_calibration",
+        "clear calibration",
+        "clear the neutral calibration (and its saved file)",
+        footer=False,
+    ),
 )
 TEXTUAL_KEYS = (("`ctrl+p`", "command palette: themes and more"),)  # Textual's own
 
 
 def bindings() -> list[Binding]:
-    return [Binding(k.keys, k.action, k.label, key_display=k.display, priority=k.priority) for k in KEYS]
+    return [Binding(k.keys, k.action, k.label, show=k.footer, key_display=k.display, priority=k.priority) for k in KEYS]
 
 
 def keys_table() -> str:

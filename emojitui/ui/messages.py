@@ -21,13 +21,17 @@ class FrameUpdate(Message):
         timelines: dict[int, list[str]],
         fps: float,
         latency_ms: float,
+        calibration: str = "",
+        note: str = "",
     ) -> None:
         super().__init__()
         self.image, self.faces, self.summary, self.events = image, faces, summary, events
         self.timelines, self.fps, self.latency_ms = timelines, fps, latency_ms
+        self.calibration = calibration  # the session's calibration state for the status bar ("" for none)
+        self.note = note  # a calibration that just finished or failed
 
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, FrameUpdate)
+    def can_replace(self, message: Message) -> bool:  # never drop a note: it is shown once
+        return isinstance(message, FrameUpdate) and not message.note
 
 
 class SourceStatus(Message):

@@ -70,7 +70,7 @@ class ProcessingThread(threading.Thread):
                 fps = self.rate.tick(time.monotonic())
                 self.latency_ms += 0.1 * (result.stages_ms["total"] - self.latency_ms)
                 now = time.monotonic()
-                if now - last_post >= self.interval or result.events:
+                if now - last_post >= self.interval or result.events or result.note:
                     last_post = now
                     self.post(self._update(result, fps))
         except Exception as exc:
@@ -90,6 +90,8 @@ class ProcessingThread(threading.Thread):
             timelines=self.session.timelines.snapshot(),
             fps=fps,
             latency_ms=self.latency_ms,
+            calibration=self.session.calibration_state,
+            note=result.note,
         )
 
     def stop(self) -> None:

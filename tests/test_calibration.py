@@ -1,0 +1,152 @@
+"""Neutral calibration: the math on its own, on real photos through the command line, the saved
+file, and the `c` / `C` keys in the app (Pilot, a real video through the real engine)."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from emojitui.engine.calibration import (
+    DEFAULT_DAMPING,
+    Calibration,
+    CalibrationError,
+    derive_calibration,
+    typical_neutral,
+)
+from emojitui.session.calibration import CalibrationStore, load_calibration
+from emojitui.shared.emotions import CLASS_NAMES
+from emojitui.shared.errors import UserError
+from emojitui.shared.locations import DEMO_DIR
+from tests.conftest import assert_one_line_error, place, run_cli, write_video
+
+LABELS = list(CLASS_NAMES)
+RESTS_ANGRY = DEMO_DIR / "05-obama-speech.jpg"  # a serious face the model reads "angry" (32%)
+HAPPY = DEMO_DIR / "01-alex-lacamoire.jpg"  # a clear smile (77% happy)
+
+
+def distribution(**values: float) -> np.ndarray:
+    probs = np.array([values.get(name, 0.02) for name in LABELS], np.float64)
+    return probs / probs.sum()
+
+
+def test_a_sad_resting_face_reads_neutral_and_a_smile_stays_a_smile():
+    rest = distribution(sad=0.55, neutral=0.25, angry=0.1)
+    calibration = derive_calibration(np.stack([rest, rest]), LABELS)
+    assert LABELS[int(calibration.apply(rest).argmax())] == "neutral"
+    smile = distribution(happy=0.8, neutral=0.1)
+    assert LABELS[int(calibration.apply(smile).argmax())] == "happy"
+    assert calibration.frames == 2 and calibration.damping == DEFAULT_DAMPING
+    assert abs(sum(calibration.offsets)) < 1e-9, "offsets are centred"
+    batch = calibration.apply(np.stack([rest, smile]))
+    assert batch.shape == (2, 7) and np.allclose(batch.sum(axis=1), 1, atol=1e-5)
+
+
+def test_damping_zero_changes_nothing_and_one_reaches_the_typical_neutral_face():
+    rest = distribution(angry=0.6, neutral=0.2)
+    assert np.allclose(derive_calibration(rest, LABELS, damping=0.0).apply(rest), rest, atol=1e-6)
+    full = derive_calibration(rest, LABELS, damping=1.0).apply(rest)
+    assert np.allclose(full, typical_neutral(LABELS), atol=1e-4)
+
+
+def test_bad_input_to_the_math_is_refused():
+    with pytest.raises(CalibrationError):
+        derive_calibration(np.zeros((0, 7)), LABELS)
+    with pytest.raises(CalibrationError):
+        derive_calibration(distribution(), LABELS, damping=1.5)
+    with pytest.raises(CalibrationError):
+        Calibration.from_dict({"labels": LABELS, "offsets": {}, "resting": {}})
+
+
+def test_the_saved_file_round_trips_and_is_named_after_the_model(tmp_path, model_path):
+    store = CalibrationStore(tmp_path, model_path)
+    assert store.load() is None and store.sha256[:16] in store.path.name
+    calibration = derive_calibration(distribution(sad=0.5), LABELS, model_sha256=store.sha256)
+    store.save(calibration)
+    loaded = store.load()
+    assert loaded is not None and loaded.labels == calibration.labels and loaded.frames == 1
+    assert np.allclose(loaded.offsets, calibration.offsets, atol=1e-5)
+    assert np.allclose(loaded.resting, calibration.resting, atol=1e-5)
+    assert store.clear() and not store.path.exists() and not store.clear()
+
+
+@pytest.mark.parametrize(
+    "content", ["{not json", "[1, 2]", '{"labels": ["a"]}', '{"labels": ["neutral"], "offsets": {"neutral": "x"}}']
+)
+def test_a_corrupt_file_is_one_user_error(tmp_path, content):
+    path = tmp_path / "calibration.json"
+    path.write_text(content)
+    with pytest.raises(UserError, match="calibration file"):
+        load_calibration(path)
+
+
+@pytest.mark.slow
+def test_calibrate_on_a_real_face_that_reads_angry_then_it_reads_neutral_and_a_smile_stays(tmp_path):
+    env = {"EMOJITUI_DATA_DIR": str(tmp_path / "data")}
+    before = json.loads(run_cli("--image", str(RESTS_ANGRY), "--json", env=env).stdout)["faces"][0]
+    assert before["label"] in ("angry", "sad"), before
+
+    made = run_cli("calibrate", "--source", str(RESTS_ANGRY), "--countdown", "0.5", env=env)
+    assert made.returncode == 0, made.stderr
+    assert "now it reads neutral" in made.stdout and "relax your face" in made.stderr
+    saved = list((tmp_path / "data" / "calibration").glob("emotion-*.json"))
+    assert len(saved) == 1 and json.loads(saved[0].read_text())["resting"]
+
+    after = json.loads(run_cli("--image", str(RESTS_ANGRY), "--json", "--calibration", env=env).stdout)
+    assert after["faces"][0]["label"] == "neutral"
+    smile = json.loads(run_cli("--image", str(HAPPY), "--json", "--calibration", env=env).stdout)
+    assert smile["faces"][0]["label"] == "happy"
+    default = json.loads(run_cli("--image", str(RESTS_ANGRY), "--json", env=env).stdout)
+    assert default["faces"][0]["label"] == before["label"], "--image applies it only when asked"
+
+    saved[0].write_text("{ corrupt")
+    broken = run_cli("--image", str(RESTS_ANGRY), "--json", "--calibration", env=env)
+    assert_one_line_error(broken, "calibration file", "corrupt" if "corrupt" in broken.stderr else "JSON")
+    headless = run_cli("--source", str(RESTS_ANGRY), "--headless", "--frames", "1", "--no-history", env=env)
+    assert_one_line_error(headless, "calibration file")
+    assert (
+        run_cli(
+            "--source", str(RESTS_ANGRY), "--headless", "--frames", "1", "--no-history", "--no-calibration", env=env
+        ).returncode
+        == 0
+    )
+    cleared = run_cli("calibrate", "--clear", env=env)
+    assert cleared.returncode == 0 and "removed" in cleared.stdout and not saved[0].exists()
+
+
+def test_calibrate_without_a_face_is_one_line(tmp_path):
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((240, 320, 3), 90, np.uint8))
+    result = run_cli("calibrate", "--source", str(blank), env={"EMOJITUI_DATA_DIR": str(tmp_path)})
+    assert_one_line_error(result, "no face found")
+
+
+async def test_c_calibrates_the_selected_face_and_shift_c_clears_it(engine, model_path, tmp_path):
+    from emojitui.session.session import Session
+    from emojitui.sources import open_source
+    from emojitui.ui.app import EmojiApp
+    from emojitui.ui.widgets.status_bar import StatusBar
+    from tests.test_ui import rendered, wait_for
+
+    photo = cv2.imread(str(RESTS_ANGRY))
+    video = write_video(tmp_path / "rest.avi", [place(photo, dx=(n % 10) - 5) for n in range(300)])
+    store = CalibrationStore(tmp_path / "calibration", model_path)
+    session = Session(engine, calibration_store=store)
+    app = EmojiApp(session, open_source(str(video)), snapshot_dir=tmp_path)
+    app.calibration_countdown = 0.5
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.faces and app.processor.last_result.frame.index > 10)
+        assert app.faces[0].label in ("angry", "sad")
+        await pilot.press("c")
+        status = rendered(app.query_one(StatusBar))
+        assert "relax your face" in status or "calibrating" in status
+        await wait_for(pilot, lambda: engine.calibration is not None and store.path.is_file())
+        assert engine.calibrated_face is None, "the only face: applied to every face"
+        await wait_for(pilot, lambda: app.faces and app.faces[0].label == "neutral" and app.faces[0].calibrated)
+        await wait_for(pilot, lambda: "CALIBRATED" in rendered(app.query_one(StatusBar)))
+        await pilot.press("C")
+        assert engine.calibration is None and not store.path.exists()
+        await wait_for(pilot, lambda: "CALIBRATED" not in rendered(app.query_one(StatusBar)))
+        await pilot.press("q")
