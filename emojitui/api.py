@@ -145,8 +145,11 @@ class Analyzer:
         return self.engine.classify_still(pixels)
 
     def stream(self, source: SourceSpec, *, mirror: bool | None = None) -> Iterator[FrameFaces]:
-        """Each frame's faces, smoothed over time; the source is closed when the loop ends, breaks or raises."""
-        steps = self.session_frames(source, mirror=mirror)
+        """Each frame's faces, smoothed over time. The source is opened now (a bad one raises here)
+        and closed when the loop ends, breaks or raises."""
+        return self._faces(self.session_frames(source, mirror=mirror))
+
+    def _faces(self, steps: Generator[SessionFrame]) -> Generator[FrameFaces]:
         try:
             for step in steps:
                 faces = [Face.from_result(r, self.labels) for r in step.faces]

@@ -138,10 +138,10 @@ def _fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def check_output(path: Path) -> None:
     """Fail now, before any work, when `path` cannot be written: one line that says why."""
-    if path.suffix.lower() not in FORMATS:
-        raise UserError(f"{path}: the output must end in .mp4, .webm or .gif")
     if path.is_dir():
         raise UserError(f"{path} is a folder: pass a file name ending in .mp4, .webm or .gif")
+    if path.suffix.lower() not in FORMATS:
+        raise UserError(f"{path}: the output must end in .mp4, .webm or .gif")
     folder = path.parent
     if not folder.is_dir():
         raise UserError(f"cannot write {path}: the folder {folder} does not exist")

@@ -29,6 +29,16 @@ def test_importing_the_engine_loads_neither_textual_nor_tensorflow():
     assert not loaded & {"textual", "rich", "tensorflow", "keras"}
 
 
+def test_importing_emojitui_is_light_and_the_api_loads_no_tui():
+    """`import emojitui` loads nothing heavy; the API (loaded on first use) no Textual, Rich or TensorFlow."""
+    loaded = modules_loaded_by("import emojitui")
+    assert not loaded & {"cv2", "dlib", "ai_edge_litert", "numpy", "textual", "rich", "tensorflow"}
+    loaded = modules_loaded_by("import emojitui; emojitui.Analyzer; emojitui.analyze; emojitui.stream")
+    assert "cv2" in loaded and "dlib" in loaded, "the API really loaded"
+    assert not loaded & {"textual", "rich", "tensorflow", "keras"}
+    assert (REPO / "emojitui" / "py.typed").is_file()
+
+
 def test_the_shared_layer_loads_no_app_runtime():
     """What the trainer imports: no OpenCV, dlib, LiteRT or Textual on that path."""
     loaded = modules_loaded_by("import emojitui.shared.emotions, emojitui.shared.model_card, emojitui.shared.litert")
@@ -60,6 +70,7 @@ def test_the_wheel_installs_emojitui_only_and_runs_from_any_folder(tmp_path):
     top_level = {name.split("/")[0] for name in names}
     assert {t for t in top_level if not t.endswith(".dist-info")} == {"emojitui"}
     assert "emojitui/models/emotion.tflite" in names and "emojitui/models/emotion.json" in names
+    assert "emojitui/py.typed" in names, "the API's types ship with it"
 
     target = tmp_path / "site"
     install = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)]
@@ -69,7 +80,10 @@ def test_the_wheel_installs_emojitui_only_and_runs_from_any_folder(tmp_path):
     photo = REPO / "emojitui" / "assets" / "demo" / "02-obama.jpg"
     env = {**os.environ, "PYTHONPATH": str(target)}
     env.pop("EMOJITUI_MODEL", None)
-    code = "import sys, emojitui.cli as cli; print(cli.__file__, file=sys.stderr); sys.exit(cli.main())"
+    code = (
+        "import sys, emojitui, emojitui.cli as cli; print(cli.__file__, file=sys.stderr); "
+        "assert emojitui.analyze(sys.argv[2])[0].label; sys.exit(cli.main())"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code, "--image", str(photo), "--json"],
         capture_output=True,
