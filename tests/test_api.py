@@ -97,3 +97,16 @@ def test_bad_input_is_a_user_error(tmp_path):
         emojitui.analyze(tmp_path / "missing.jpg")
     with pytest.raises(UserError, match="no such file"):
         emojitui.stream(tmp_path / "missing.mp4")
+
+
+def test_the_readme_example_runs(video, capsys):
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Python API\n\n", 1)[1].split("\n\n`import emojitui`", 1)[0]
+    code = "\n".join(line[4:] for line in block.splitlines())
+    assert len(code.splitlines()) <= 10
+    photo = DEMO_DIR / "02-obama.jpg"
+    exec(code.replace('"photo.jpg"', repr(str(photo))).replace('"clip.mp4"', repr(str(video))), {})
+    printed = capsys.readouterr().out
+    assert "happy" in printed and printed.count("\n") == 2 + 45
