@@ -357,6 +357,7 @@ def _bench(args: argparse.Namespace) -> int:
     from emojitui.headless import bench
 
     engine = _engine(args)
+    _calibration_store(args, engine, default=False)
     source, _ = _open(args.source, args, live_stills=False, demo_live=False)
     result = bench(source, engine, args.frames) | {"source": source.name}
     if args.json:
