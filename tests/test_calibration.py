@@ -150,3 +150,27 @@ async def test_c_calibrates_the_selected_face_and_shift_c_clears_it(engine, mode
         assert engine.calibration is None and not store.path.exists()
         await wait_for(pilot, lambda: "CALIBRATED" not in rendered(app.query_one(StatusBar)))
         await pilot.press("q")
+
+
+def test_with_several_faces_it_applies_to_the_face_it_was_made_on(engine, model_path, tmp_path):
+    from emojitui.session.session import Session
+    from emojitui.sources import VideoSource
+
+    left, right = (cv2.imread(str(DEMO_DIR / name)) for name in ("05-obama-speech.jpg", "01-alex-lacamoire.jpg"))
+    frames = [np.hstack([place(left, (320, 480)), place(right, (320, 480))]) for _ in range(90)]
+    source = VideoSource(write_video(tmp_path / "two.avi", frames))
+    store = CalibrationStore(tmp_path / "calibration", model_path)
+    session = Session(engine, calibration_store=store)
+    step = session.process(source.read())
+    assert len(step.faces) == 2
+    target = min(step.faces, key=lambda f: f.box.x).id  # the left face, the serious one
+    session.start_calibration(target, all_faces=False, countdown=0.2)
+    notes = []
+    while (frame := source.read()) is not None:
+        step = session.process(frame)
+        notes.append(step.note)
+    assert any("calibrated on" in note and "saved" in note for note in notes), notes
+    assert engine.calibrated_face == target and session.calibration_state == f"CALIBRATED #{target}"
+    calibrated = {f.id: f.calibrated for f in step.faces}
+    assert calibrated[target] and not any(v for k, v in calibrated.items() if k != target)
+    assert store.load() is not None

@@ -123,9 +123,21 @@ def test_bad_input_or_output_is_one_line_and_no_file(video, tmp_path, make_input
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary file left"
 
 
-def test_a_camera_needs_seconds(tmp_path):
+def test_seconds_cuts_the_input_and_a_live_source_needs_it(tmp_path, model_path):
     result = run_cli("render", "demo", "-o", str(tmp_path / "x.mp4"), "--seconds", "0.2", "--quiet")
     assert result.returncode == 0 and len(read_frames(tmp_path / "x.mp4")) == 6
+
+    from emojitui.render import render
+    from emojitui.shared.errors import UserError
+    from emojitui.sources import DemoSource
+
+    with pytest.raises(UserError, match="--seconds"):
+        render(DemoSource(live=True), emojitui.Analyzer(model_path), tmp_path / "live.mp4", progress=False)
+    summary = render(
+        DemoSource(live=True), emojitui.Analyzer(model_path), tmp_path / "live.mp4", seconds=0.5, progress=False
+    )
+    assert summary.frames == pytest.approx(15, abs=1), "a live source keeps real time: 0.5 s at 30 fps"
+    assert len(read_frames(tmp_path / "live.mp4")) == summary.frames
 
 
 @pytest.mark.slow
