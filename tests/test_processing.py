@@ -47,3 +47,15 @@ def test_rate_meter_reports_frames_per_second_over_its_window():
     for n in range(10, 15):  # slows to 5 fps: the window forgets the fast frames
         rate = meter.tick(10.45 + (n - 9) / 5)
     assert rate == pytest.approx(5.0)
+
+
+def test_a_queued_update_is_replaced_by_a_newer_one_unless_it_carries_a_calibration_note():
+    from emojitui.session.history import SessionSummary
+    from emojitui.ui.messages import FrameUpdate
+
+    def update(note: str = "") -> FrameUpdate:
+        summary = SessionSummary()
+        return FrameUpdate(None, [], summary, [], {}, 0.0, 0.0, note=note)
+
+    assert update().can_replace(update())
+    assert not update("calibrated on 40 frames").can_replace(update()), "a note is shown, never dropped"

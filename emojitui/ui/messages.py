@@ -30,8 +30,9 @@ class FrameUpdate(Message):
         self.calibration = calibration  # the session's calibration state for the status bar ("" for none)
         self.note = note  # a calibration that just finished or failed
 
-    def can_replace(self, message: Message) -> bool:  # never drop a note: it is shown once
-        return isinstance(message, FrameUpdate) and not message.note
+    def can_replace(self, message: Message) -> bool:
+        """Textual drops this update for a newer one queued behind it, unless it carries a note (shown once)."""
+        return isinstance(message, FrameUpdate) and not self.note
 
 
 class SourceStatus(Message):
