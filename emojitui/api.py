@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from emojitui.engine.calibration import Calibration
+from emojitui.engine.calibration import Calibration, derive_calibration
 from emojitui.engine.classifier import ExpressionClassifier
 from emojitui.engine.emoji_table import load_emoji_table
 from emojitui.engine.engine import Engine, FaceResult
@@ -32,6 +32,7 @@ from emojitui.engine.smoothing import SmoothingConfig
 from emojitui.session.calibration import CalibrationStore, load_calibration
 from emojitui.session.session import Session, SessionFrame
 from emojitui.shared import locations
+from emojitui.shared.errors import UserError
 from emojitui.sources import FrameSource, open_source, read_image, to_bgr
 
 if TYPE_CHECKING:
@@ -134,6 +135,18 @@ class Analyzer:
     def set_calibration(self, calibration: CalibrationSpec) -> None:
         """Apply a calibration to every face from now on (None: none)."""
         self.engine.set_calibration(resolve_calibration(calibration, self.engine.classifier.path))
+
+    def calibrate(self, images: list[np.ndarray | str | os.PathLike]) -> Calibration:
+        """A neutral calibration from photos (or frames) of one person's relaxed face: the largest
+        face of each. Pass it to `set_calibration`, `Analyzer(calibration=...)` or `analyze`."""
+        resting = []
+        for image in images:
+            faces = self.analyze_results(image)
+            if faces:
+                resting.append(max(faces, key=lambda f: f.box.w * f.box.h).raw_probabilities)
+        if not resting:
+            raise UserError("no face found in the images to calibrate on")
+        return derive_calibration(np.stack(resting), self.labels)
 
     def analyze(self, image: np.ndarray | str | os.PathLike) -> list[Face]:
         """Every face in one image (a BGR or grey array, or an image file), largest detector effort."""

@@ -55,7 +55,8 @@ def test_a_face_is_typed_data(analyzer):
 def test_the_api_takes_a_calibration(analyzer):
     photo = DEMO_DIR / "05-obama-speech.jpg"
     rest = analyzer.analyze_results(photo)[0].raw_probabilities
-    calibration = derive_calibration(rest, analyzer.labels)
+    calibration = analyzer.calibrate([photo])
+    assert calibration == derive_calibration(rest, analyzer.labels)
     assert emojitui.analyze(photo)[0].label != "neutral"
     (face,) = emojitui.analyze(photo, calibration=calibration)
     assert face.label == "neutral" and face.calibrated
