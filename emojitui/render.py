@@ -257,6 +257,7 @@ def render(
         with bar:
             task = bar.add_task(f"rendering {output.name}", total=total or None)
             first_time: float | None = None
+            picture: np.ndarray | None = None
             for step in steps:
                 frame = step.frame
                 first_time = frame.time if first_time is None else first_time
@@ -267,7 +268,7 @@ def render(
                     out = _Output(output, fps, output_size((frame.image.shape[1], frame.image.shape[0]), width))
                 picture = _fit(draw_faces(frame.image, step.faces, emojify=True, annotate=labels), out.size)
                 # A live camera keeps real time: a frame is written as often as the clock says (0 when behind).
-                copies = max(0, round(elapsed * fps) + 1 - written) if source.live else 1
+                copies = max(0, min(round(elapsed * fps) + 1, total) - written) if source.live else 1
                 for _ in range(copies):
                     out.write(picture)
                 written += copies
@@ -277,6 +278,10 @@ def render(
                 bar.update(task, completed=written)
             if out is None:
                 raise UserError(f"{source.name}: no frames to render")
+            if source.live and seconds and picture is not None:  # the clock ran on past the last frame processed
+                for _ in range(max(0, round(seconds * fps) - written)):
+                    out.write(picture)
+                    written += 1
             out.finish()
     except BaseException:
         if out is not None:
