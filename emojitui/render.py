@@ -89,6 +89,7 @@ class HeldStills:
         self.repeat = max(1, round(hold * fps))
         self.frame_count = len(stills.images) * self.repeat
         self._current: np.ndarray | None = None
+        self._still: int | None = None
         self._index = 0
 
     def read(self) -> Frame | None:
@@ -96,9 +97,9 @@ class HeldStills:
             frame = self.stills.read()
             if frame is None:
                 return None
-            self._current = frame.image
+            self._current, self._still = frame.image, frame.still
         assert self._current is not None
-        frame = Frame(self._current, self._index / self.fps, self._index)
+        frame = Frame(self._current, self._index / self.fps, self._index, still=self._still)
         self._index += 1
         return frame
 

@@ -109,7 +109,7 @@ def test_a_folder_of_images_is_a_slideshow(tmp_path):
         (lambda d: d / "two.avi", "out.mov", "must end in .mp4, .webm or .gif"),
         (lambda d: d / "two.avi", "no/such/folder/out.mp4", "does not exist"),
         (lambda d: d / "two.avi", "", "is a folder"),
-        (lambda d: d / "two.avi", "cam.mp4 --seconds -1", "--seconds must be > 0"),
+        (lambda d: d / "two.avi", "cam.mp4 --seconds -1", "--seconds must be a number from"),
     ],
 )
 def test_bad_input_or_output_is_one_line_and_no_file(video, tmp_path, make_input, output, fragment):
