@@ -398,7 +398,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     engine = _engine(args)
     store = CalibrationStore(locations.calibration_dir(), engine.classifier.path)
     if args.clear:
-        print(f"removed {store.path}" if store.clear() else f"no calibration saved for {engine.classifier.path.name}")
+        removed = store.clear()
+        output.line(f"removed {store.path}" if removed else f"no calibration saved for {engine.classifier.path.name}")
         return 0
     source, _ = _open(args.source, args, live_stills=True, demo_live=False)
     mirror = getattr(source, "is_camera", False) if args.mirror is None else args.mirror
@@ -427,7 +428,7 @@ def _calibrate(args: argparse.Namespace) -> int:
                     raise UserError(step.note)
                 after = run.calibration.apply(run.calibration.resting_array)
                 label = engine.labels[int(after.argmax())]
-                print(f"{step.note}; now it reads {label} ({after.max() * 100:.0f}%)")
+                output.line(f"{step.note}; now it reads {label} ({after.max() * 100:.0f}%)")
                 return 0
     finally:
         source.close()
