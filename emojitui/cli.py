@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -25,6 +28,7 @@ EXAMPLES = """examples:
   emojitui calibrate                    make your resting face read neutral (the app: press c)
   emojitui bench --source demo --json   pipeline speed per stage
   emojitui history --csv out.csv        export the last session's history
+  emojitui serve --source demo          the app in a web browser, at http://127.0.0.1:8000
 """
 
 
@@ -204,6 +208,25 @@ def check_numbers(args: argparse.Namespace) -> None:
             raise UserError(f"{option} must be a number from {lowest} to {highest}, got {value}")
 
 
+def build_serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emojitui serve",
+        description="Serve the app to a web browser (textual-serve). Each tab runs its own session; "
+        "a camera has one user at a time, and a second tab says so.",
+        epilog="Every other option is the app's, passed through: emojitui serve --port 8080 --source demo",
+        allow_abbrev=False,  # `--p` must not be taken from the app's options
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s: this machine)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default %(default)s)")
+    parser.add_argument(
+        "--public-url", help="the address browsers use, when not http://HOST:PORT (a proxy, or --host 0.0.0.0)"
+    )
+    return parser
+
+
+SUBCOMMANDS = ("bench", "calibrate", "history", "render", "serve")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -222,10 +245,17 @@ def main(argv: list[str] | None = None) -> int:
             args = build_calibrate_parser().parse_args(argv[1:])
             check_numbers(args)
             return _calibrate(args)
+        if argv[:1] == ["serve"]:
+            return _serve(*build_serve_parser().parse_known_args(argv[1:]))
         args = build_parser().parse_args(argv)
         check_numbers(args)
         return _run(args)
     except UserError as exc:
+        if _served():  # a browser tab shows no stderr: the message gets a screen of its own
+            from emojitui.ui.message import MessageApp
+
+            MessageApp(str(exc)).run()
+            return exc.exit_code
         print(f"emojitui: {exc}", file=sys.stderr)
         if isinstance(exc, output.OutputError):
             output.abandon()
@@ -334,13 +364,56 @@ def _run(args: argparse.Namespace) -> int:
     )
     app.run()
     summary = session.close()  # closed already by the app's quit: the same summary
-    output.line(summary.to_text(session.emoji_table()))
+    # served, stdout carries the screen: the summary goes to stderr, which reaches the server's log
+    show = (lambda text: print(text, file=sys.stderr)) if _served() else output.line
+    show(summary.to_text(session.emoji_table()))
     if session.problem:  # no "history: PATH" for a file that was not saved
         print(f"emojitui: {session.problem}", file=sys.stderr)
         return 1
     if session.history.path:
-        output.line(f"history: {session.history.path}")
+        show(f"history: {session.history.path}")
     return app.return_code or 0
+
+
+def _served() -> bool:
+    """Started by `emojitui serve` for a browser tab (textual-serve's web driver)."""
+    return os.environ.get("TEXTUAL_DRIVER", "").startswith("textual.drivers.web_driver")
+
+
+def _is_camera(spec: str) -> bool:
+    return spec in ("auto", "picamera") or (spec.isascii() and spec.isdigit()) or spec.startswith("/dev/video")
+
+
+def _serve(args: argparse.Namespace, app_argv: list[str]) -> int:
+    """Check the app's options here, where errors can be read, then serve the app to browsers."""
+    if app_argv[:1] and app_argv[0] in SUBCOMMANDS:
+        raise UserError(f"serve runs the app: `{app_argv[0]}` cannot follow it")
+    app_args = build_parser().parse_args(app_argv)
+    check_numbers(app_args)
+    if app_args.headless or app_args.image:
+        raise UserError("serve runs the app: --headless and --image have no screen to serve")
+    if not 1 <= args.port <= 65535:
+        raise UserError(f"--port {args.port} must be from 1 to 65535")
+    _engine(app_args)  # a bad model or config is reported now, not in each browser tab
+    if not _is_camera(app_args.source):  # a camera is opened by the tab: opening it here would hold it
+        _open(app_args.source, app_args, live_stills=True, demo_live=True)[0].close()
+    from emojitui.ui.serve import LOCAL_HOSTS, serve
+
+    wildcard = args.host in ("0.0.0.0", "::", "")
+    host = socket.gethostname() if wildcard else args.host
+    url = args.public_url or f"http://{f'[{host}]' if ':' in host else host}:{args.port}"
+    if args.host not in LOCAL_HOSTS:
+        print(
+            f"emojitui: warning: listening on {args.host or 'every address'}: anyone who can reach port "
+            f"{args.port} sees the camera. Safer: keep the default 127.0.0.1 and use `ssh -L "
+            f"{args.port}:localhost:{args.port} HOST` from your computer",
+            file=sys.stderr,
+        )
+    try:
+        serve(shlex.join([sys.executable, "-m", "emojitui", *app_argv]), args.host, args.port, url)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {args.host}:{args.port} ({exc.strerror}): pass another --port") from None
+    return 0
 
 
 def _interrupt_on_termination() -> None:

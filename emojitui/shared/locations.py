@@ -49,6 +49,11 @@ def calibration_dir() -> Path:
     return data_dir() / "calibration"
 
 
+def lock_dir() -> Path:
+    """Where a process holding a camera keeps its lock file (one camera user at a time)."""
+    return data_dir() / "locks"
+
+
 def config_path() -> Path:
     """$EMOJITUI_CONFIG, else $XDG_CONFIG_HOME/emojitui/config.toml."""
     override = os.environ.get("EMOJITUI_CONFIG")

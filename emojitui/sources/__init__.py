@@ -2,7 +2,7 @@
 
 `open_source(spec)` opens whatever a `--source` names; the modules hold one kind each:
 `base` (the `Frame`, the `FrameSource` protocol, the errors), `files`, `cameras`, `demo`, and
-`capture` (the thread that always hands over the newest frame).
+`lock` (one camera user at a time), `capture` (the thread that always hands over the newest frame).
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ from emojitui.sources.base import CameraUnavailable, Frame, FrameSource, SourceE
 from emojitui.sources.cameras import CameraSource, PiCameraSource
 from emojitui.sources.demo import DemoSource
 from emojitui.sources.files import IMAGE_SUFFIXES, StillSource, VideoSource, open_folder, read_image, to_bgr
+from emojitui.sources.lock import CameraBusy, CameraLock
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "CameraBusy",
+    "CameraLock",
     "CameraSource",
     "CameraUnavailable",
     "DemoSource",

@@ -11,6 +11,7 @@ import cv2
 
 from emojitui.shared.native import quiet_native_stderr
 from emojitui.sources.base import CameraUnavailable, Frame, SourceError, shown
+from emojitui.sources.lock import CameraLock
 
 
 class CameraSource:
@@ -25,7 +26,9 @@ class CameraSource:
         self.fps = 30.0
         self.index = 0
         self._capture: cv2.VideoCapture | None = None
+        self._lock = CameraLock(_device_key(device), self.name)  # before the device: CameraBusy opens nothing
         if not self._open(quiet=True):
+            self._lock.release()
             raise CameraUnavailable(
                 f"no camera found at {shown(str(device))}: pass --source with another index, a file or demo"
             )
@@ -68,13 +71,22 @@ class CameraSource:
         return frame
 
     def reopen(self) -> bool:
-        self.close()
+        self._release_capture()
         return self._open()
 
-    def close(self) -> None:
+    def _release_capture(self) -> None:
         if self._capture is not None:
             self._capture.release()
             self._capture = None
+
+    def close(self) -> None:
+        self._release_capture()
+        self._lock.release()
+
+
+def _device_key(device: int | str) -> str:
+    """Camera 2 and /dev/video2 are one device, one lock."""
+    return f"video{device}" if isinstance(device, int) else Path(device).name
 
 
 class PiCameraSource:
@@ -95,7 +107,9 @@ class PiCameraSource:
         self._resolution = resolution or (640, 480)
         self._factory = Picamera2
         self._camera = None
+        self._lock = CameraLock("picamera", "the Pi camera")
         if not self.reopen():
+            self._lock.release()
             raise CameraUnavailable("the Pi camera did not start: check the ribbon cable and `rpicam-hello`")
 
     def read(self) -> Frame | None:
@@ -110,7 +124,7 @@ class PiCameraSource:
         return frame
 
     def reopen(self) -> bool:
-        self.close()
+        self._release_camera()
         camera = None
         try:
             camera = self._factory()
@@ -123,10 +137,14 @@ class PiCameraSource:
         self._camera = camera
         return True
 
-    def close(self) -> None:
+    def _release_camera(self) -> None:
         if self._camera is not None:
             camera, self._camera = self._camera, None
             _close_quietly(camera)
+
+    def close(self) -> None:
+        self._release_camera()
+        self._lock.release()
 
 
 def _close_quietly(camera) -> None:

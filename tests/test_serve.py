@@ -1,0 +1,233 @@
+"""`emojitui serve`: the app in a real browser (Chromium driven by Playwright), and one camera
+user at a time (a lock per camera; a second session says so instead of opening the device)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+from rich.cells import get_character_cell_size
+
+from emojitui.sources import CameraBusy, CameraLock
+from tests.conftest import REPO, assert_one_line_error, place, run_cli, write_video
+
+CHROMIUM = os.environ.get("EMOJITUI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """A data folder of the test's own: its history and camera locks touch nothing else."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("EMOJITUI_DATA_DIR", str(folder))
+    return folder
+
+
+def test_a_camera_has_one_user_at_a_time(data_dir):
+    first = CameraLock("video7", "camera 7")
+    with pytest.raises(CameraBusy, match=rf"camera 7 is in use by emojitui \(process {os.getpid()}\)"):
+        CameraLock("video7", "camera 7")
+    CameraLock("video8", "camera 8").release()  # another camera is free
+    first.release()
+    CameraLock("video7", "camera 7").release()  # released: free again
+
+
+def test_a_second_camera_session_is_refused_before_the_camera_is_opened(data_dir):
+    held = CameraLock("video0", "camera 0")  # as the first session holds it (the device need not exist)
+    try:
+        for options in (("--source", "0"), ("--source", "/dev/video0"), ()):  # () is auto: camera 0 first
+            result = run_cli(*options, "--headless", "--frames", "1", "--no-history")
+            camera = options[-1] if options else "0"
+            assert_one_line_error(result, f"camera {camera} is in use by emojitui", "--source demo")
+    finally:
+        held.release()
+
+
+def test_a_camera_lock_ends_with_its_process(data_dir):
+    code = "from emojitui.sources import CameraLock; CameraLock('video5', 'camera 5'); print('held', flush=True)"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"{code}; import time; time.sleep(60)"], stdout=subprocess.PIPE, text=True, cwd=REPO
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(CameraBusy, match=rf"process {holder.pid}\)"):
+            CameraLock("video5", "camera 5")
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    CameraLock("video5", "camera 5").release()  # killed, not closed: the kernel dropped its lock
+
+
+async def test_the_message_screen_shows_the_message_and_closes_on_q():
+    from emojitui.ui.message import MessageApp
+
+    app = MessageApp("camera 0 is in use by another emojitui")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "camera 0 is in use" in str(app.query_one("#message").render())
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+def test_serve_checks_the_apps_options_before_serving(data_dir):
+    assert_one_line_error(run_cli("serve", "--headless"), "--headless and --image")
+    assert_one_line_error(run_cli("serve", "--source", "missing.mp4"), "missing.mp4")
+    assert_one_line_error(run_cli("serve", "--port", "70000", "--source", "demo"), "--port 70000")
+    assert_one_line_error(run_cli("serve", "history"), "cannot follow")
+    result = run_cli("serve", "--help")
+    assert result.returncode == 0 and "--host" in result.stdout and "127.0.0.1" in result.stdout
+
+
+# --- the browser ------------------------------------------------------------------------------
+
+
+class TerminalScreen:
+    """Just enough of a terminal to read what the app draws: cursor moves and text; styles ignored.
+
+    The page draws with xterm.js on a canvas, so its text is not in the DOM; the bytes the app
+    sends over the websocket are, and Textual positions every run of text it writes."""
+
+    ESCAPE = re.compile(
+        r"\x1b\[([0-9;?<>=]*)([ -/]*[@-~])"  # CSI: cursor moves, styles, modes
+        r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()#][0-9A-Za-z]|\x1b."  # OSC, charsets, the rest
+    )
+
+    def __init__(self, width: int = 400, height: int = 120) -> None:
+        self.width, self.height = width, height
+        self.rows = [[" "] * width for _ in range(height)]
+        self.row = self.col = 0
+        self.pending = ""
+
+    def feed(self, data: bytes | str) -> None:
+        text = self.pending + (data.decode("utf-8", "replace") if isinstance(data, bytes) else data)
+        cut = text.rfind("\x1b")
+        if cut >= 0 and not self.ESCAPE.match(text, cut):  # a sequence split between two messages
+            text, self.pending = text[:cut], text[cut:]
+        else:
+            self.pending = ""
+        position = 0
+        for match in self.ESCAPE.finditer(text):
+            self._write(text[position : match.start()])
+            if match.group(2) in ("H", "f"):
+                numbers = [int(n) if n.isdigit() else 1 for n in (match.group(1) or "").split(";")] + [1, 1]
+                self.row, self.col = min(numbers[0], self.height) - 1, min(numbers[1], self.width) - 1
+            elif match.group(2) == "J" and match.group(1) in ("2", "3"):
+                self.rows = [[" "] * self.width for _ in range(self.height)]
+            position = match.end()
+        self._write(text[position:])
+
+    def _write(self, text: str) -> None:
+        for char in text:
+            if char == "\r":
+                self.col = 0
+            elif char == "\n":
+                self.row = min(self.row + 1, self.height - 1)
+            elif char >= " " and self.col < self.width:
+                self.rows[self.row][self.col] = char
+                self.col += max(get_character_cell_size(char), 1)
+
+    def text(self) -> str:
+        return "\n".join("".join(row).rstrip() for row in self.rows)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _serve(port: int, *options: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "emojitui", "serve", "--port", str(port), "--no-history", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
+    )
+
+
+def _wait_for_port(port: int, server: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"emojitui serve exited: {server.stdout.read()}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    pytest.fail(f"emojitui serve did not listen on {port} within {seconds}s")
+
+
+def _browser():
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (the dev extra)")
+    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt install chromium, or set EMOJITUI_CHROMIUM)")
+    return playwright_api.sync_playwright()
+
+
+class Tab:
+    """A browser tab on `url`; `screen` follows what the app in it draws."""
+
+    def __init__(self, browser, url: str) -> None:
+        self.screen = TerminalScreen()
+        self.page = browser.new_page(viewport={"width": 1500, "height": 900})
+        self.page.on("websocket", lambda socket_: socket_.on("framereceived", self.screen.feed))
+        self.page.goto(url, wait_until="domcontentloaded")
+
+    def wait_for(self, pattern: str, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if re.search(pattern, self.screen.text()):
+                return
+            self.page.wait_for_timeout(200)  # lets Playwright deliver the websocket's messages
+        pytest.fail(f"{pattern!r} not on the screen within {seconds}s; it shows:\n{self.screen.text()}")
+
+
+@pytest.mark.slow
+def test_the_app_in_a_browser_shows_its_panels_and_follows_the_video_and_a_second_camera_tab_is_refused(
+    photos, data_dir, tmp_path
+):
+    happy, surprised = (cv2.imread(str(photos / name)) for name in ("obama.jpg", "lin-manuel-miranda.png"))
+    video = write_video(tmp_path / "two.avi", [place(happy)] * 150 + [place(surprised)] * 240)
+    ports = _free_port(), _free_port()
+    held = CameraLock("video0", "camera 0")  # the first camera session, as far as the second can tell
+    servers = [_serve(ports[0], "--source", str(video)), _serve(ports[1], "--source", "0")]
+    try:
+        with _browser() as playwright:
+            for port, server in zip(ports, servers, strict=True):
+                _wait_for_port(port, server)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                app = Tab(browser, f"http://127.0.0.1:{ports[0]}/")
+                for title in ("emotion", "probabilities", "session"):
+                    app.wait_for(title, 60)
+                app.wait_for(r"\bHAPPY\b", 60)
+                app.wait_for(r"\bSURPRISE\b", 60)  # the label follows the video
+                refused = Tab(browser, f"http://127.0.0.1:{ports[1]}/")
+                refused.wait_for(r"camera 0 is in use by emojitui", 60)
+            finally:
+                browser.close()
+    finally:
+        held.release()
+        for server in servers:
+            server.terminate()
+        outputs = [server.communicate(timeout=30)[0] for server in servers]
+    for port, output in zip(ports, outputs, strict=True):
+        assert f"emojitui: serving on http://127.0.0.1:{port}" in output
+        assert "Traceback" not in output
