@@ -43,6 +43,10 @@ train *ARGS: setup
 test *ARGS: setup
     {{bin}}/python -m pytest "$@"
 
+# download (not install) every runtime dependency as aarch64 wheels for Raspberry Pi OS bookworm and trixie
+check-pi *ARGS: setup-app
+    {{bin}}/python .ci/check_pi.py "$@"
+
 # benchmarks: model latency, pipeline fps per stage on one core, the fer peer side by side, accuracy
 bench *ARGS: setup bench-deps
     {{bin}}/python -m bench "$@"
