@@ -94,6 +94,31 @@ def test_serve_checks_the_apps_options_before_serving(data_dir):
     assert result.returncode == 0 and "--host" in result.stdout and "127.0.0.1" in result.stdout
 
 
+def test_serve_warns_when_it_listens_beyond_this_machine(data_dir, monkeypatch, capsys):
+    import emojitui.ui.serve
+    from emojitui.cli import main
+
+    served = []
+    monkeypatch.setattr(emojitui.ui.serve, "serve", lambda *args: served.append(args))  # nothing listens
+    assert main(["serve", "--source", "demo", "--no-preview"]) == 0
+    assert main(["serve", "--host", "0.0.0.0", "--port", "8123", "--source", "demo"]) == 0
+    local, everyone = served
+    assert local[1:] == ("127.0.0.1", 8000, "http://127.0.0.1:8000")
+    assert local[0].endswith("-m emojitui --source demo --no-preview"), "the app's options are passed through"
+    assert everyone[1:3] == ("0.0.0.0", 8123) and everyone[3] == f"http://{socket.gethostname()}:8123"
+    warning = capsys.readouterr().err
+    assert warning.count("\n") == 1 and "anyone who can reach port 8123 sees the camera" in warning
+    assert "ssh -L 8123:localhost:8123" in warning
+
+
+def test_serve_on_a_port_in_use_is_one_line(data_dir):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert_one_line_error(run_cli("serve", "--port", str(port), "--source", "demo"), f"127.0.0.1:{port}", "--port")
+
+
 # --- the browser ------------------------------------------------------------------------------
 
 
