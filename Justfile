@@ -43,7 +43,7 @@ train *ARGS: setup
 test *ARGS: setup
     {{bin}}/python -m pytest "$@"
 
-# download (not install) every runtime dependency as aarch64 wheels for Raspberry Pi OS bookworm and trixie
+# download (not install) the runtime as aarch64 wheels for Raspberry Pi OS bookworm and trixie; --emulate: run it on an emulated Pi (root, ~10 min)
 check-pi *ARGS: setup-app
     {{bin}}/python .ci/check_pi.py "$@"
 
