@@ -20,6 +20,8 @@ from emojitui.shared.locations import DEMO_DIR as BUNDLED  # real faces shipped 
 from emojitui.shared.signals import QUIT_SIGNALS
 from emojitui.sources import open_source
 from emojitui.ui.app import EmojiApp
+from emojitui.ui.layout import preview_size
+from emojitui.ui.messages import FrameUpdate
 from emojitui.ui.widgets.emoji_panel import EmojiPanel
 from emojitui.ui.widgets.history_panel import HistoryPanel
 from emojitui.ui.widgets.preview import Preview
@@ -198,11 +200,11 @@ async def test_a_tiny_terminal_says_so_and_keeps_the_status_bar(engine, video, s
         await pilot.press("p")
         hint = app.query_one("#too-small")
         assert hint.display and "terminal too small" in rendered(hint) and "64x18" in rendered(hint)
-        assert not app.query_one(ProbabilityBars).is_on_screen or not app.query_one("#top").display
+        assert not app.query_one(ProbabilityBars).is_on_screen or not app.query_one("#panels").display
         assert "PAUSED" in rendered(app.query_one(StatusBar)), "the state is never cut off"
         await pilot.resize_terminal(120, 40)
         await pilot.pause(0.2)
-        assert not hint.display and app.query_one("#top").display, "big enough again: the panels are back"
+        assert not hint.display and app.query_one("#panels").display, "big enough again: the panels are back"
         await pilot.press("q")
 
 
@@ -228,4 +230,36 @@ async def test_the_slideshow_detects_each_photo_afresh(engine, tmp_path):
         await wait_for(pilot, lambda: app.processor.last_result.frame.still == 1, seconds=10)
         await pilot.pause(0.3)
         assert app.processor.last_result.faces == [], "the first photo's face is not carried onto the wall"
+        await pilot.press("q")
+
+
+@pytest.mark.parametrize("aspect", [4 / 3, 16 / 9])
+@pytest.mark.parametrize("size", [(120, 40), (160, 50), (200, 60)])
+def test_the_wide_preview_keeps_the_frame_shape_in_half_the_screen(size, aspect):
+    columns, rows = preview_size(*size, aspect)
+    assert columns * rows >= size[0] * size[1] / 2
+    assert abs((columns - 2) / (2 * (rows - 2)) - aspect) < 0.1, "half-block pixels are square"
+    assert size[0] - columns >= 30 and size[1] - 2 - rows >= 6, "room for the bars and the session"
+
+
+@pytest.mark.parametrize(
+    ("size", "frame"), [((120, 40), (480, 640)), ((160, 50), (720, 1280)), ((160, 50), (480, 640))]
+)
+async def test_from_120x40_the_preview_gets_the_room_and_the_bars_their_lines(engine, size, frame):
+    image = cv2.resize(cv2.imread(str(BUNDLED / "02-obama.jpg")), frame[::-1])
+    app = EmojiApp(Session(engine), None)
+    async with app.run_test(size=size) as pilot:
+        app.show_update(FrameUpdate(image, [], None, [], {}, 30.0, 5.0))
+        await pilot.pause(0.2)
+        preview, bars = app.query_one(Preview), app.query_one(ProbabilityBars)
+        assert preview.outer_size.width * preview.outer_size.height >= size[0] * size[1] / 2
+        assert bars.outer_size.height == 9, "seven bars and the border"
+        lines = preview.content.lines  # the picture: one list of segments per row of two pixels
+        width = sum(len(segment.text) for segment in lines[0])
+        assert abs(width / (2 * len(lines)) - frame[1] / frame[0]) < 0.05, "the frame's aspect ratio"
+        assert width >= preview.size.width - 1 and len(lines) >= preview.size.height - 1, "it fills the panel"
+        assert app.query_one(EmojiPanel).size.height >= 16 and app.query_one(HistoryPanel).size.height >= 4
+        await pilot.press("v")  # the preview hidden: the panels take today's places again
+        await pilot.pause(0.1)
+        assert not app.query_one("#panels").has_class("wide") and bars.outer_size.width > size[0] // 2
         await pilot.press("q")

@@ -1,4 +1,4 @@
-"""SVG snapshots of the main screen at 80x24 and 120x40, from fixed data (no timing in them)."""
+"""SVG snapshots of the main screen at 80x24, 120x40 and 160x50, from fixed data (no timing in them)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,10 @@ def test_main_screen_80x24(snap_compare):
 
 def test_main_screen_120x40(snap_compare):
     assert snap_compare(FixedApp(), terminal_size=(120, 40))
+
+
+def test_main_screen_160x50(snap_compare):
+    assert snap_compare(FixedApp(), terminal_size=(160, 50))
 
 
 def test_class_order_is_stable():

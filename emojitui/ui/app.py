@@ -9,7 +9,7 @@ from pathlib import Path
 
 from textual import events, work
 from textual.app import App, ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Container
 from textual.geometry import Size
 from textual.widgets import Footer, Static
 
@@ -24,6 +24,7 @@ from emojitui.sources import FrameSource
 from emojitui.sources.capture import LatestFrameCapture
 from emojitui.ui.help import HelpScreen
 from emojitui.ui.keys import bindings
+from emojitui.ui.layout import is_wide, preview_size
 from emojitui.ui.messages import FrameUpdate, ProcessingFailed, SourceEnded, SourceStatus
 from emojitui.ui.processing import ProcessingThread
 from emojitui.ui.widgets.emoji_panel import EmojiPanel
@@ -69,17 +70,19 @@ class EmojiApp(App[int]):
         self._calibration = session.calibration_state
         self.calibration_countdown = COUNTDOWN_SECONDS  # seconds of "relax your face: 3, 2, 1" before collecting
         self._updates = 0
+        self._frame_aspect = 4 / 3  # width / height of the frames, known from the first one
         self._history_warned = False
         self.source_label = source.name if source else "no source"
         self.model_label = session.engine.classifier.path.name
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="top"):
-            yield EmojiPanel(id="emoji")
-            yield ProbabilityBars(id="bars")
-        with Horizontal(id="bottom"):
-            yield Preview(id="preview")
-            yield HistoryPanel(id="history")
+        with Container(id="panels"):  # arranged by app.tcss, and by `_fit_panels` from 120x40 up
+            with Container(id="result"):
+                yield EmojiPanel(id="emoji")
+                yield ProbabilityBars(id="bars")
+            with Container(id="picture"):
+                yield Preview(id="preview")
+                yield HistoryPanel(id="history")
         yield Static(id="too-small")
         yield StatusBar(id="status")
         yield Footer(compact=True)
@@ -115,11 +118,21 @@ class EmojiApp(App[int]):
         """Too small for the panels: say so, rather than let the bars and the status bar vanish."""
         width, height = size or self.size
         small = width < MIN_TERMINAL[0] or height < MIN_TERMINAL[1]
-        self.query_one("#top").display = self.query_one("#bottom").display = not small
+        self.query_one("#panels").display = not small
         hint = self.query_one("#too-small", Static)
         hint.display = small
         if small:
             hint.update(f"terminal too small ({width}x{height}): make it at least {MIN_TERMINAL[0]}x{MIN_TERMINAL[1]}")
+        self._fit_panels(width, height)
+
+    def _fit_panels(self, width: int, height: int) -> None:
+        """From 120x40 up, with the preview shown, the preview on the left at the frame's shape."""
+        preview, picture = self.query_one(Preview), self.query_one("#picture")
+        wide = preview.display and is_wide(width, height)
+        self.query_one("#panels").set_class(wide, "wide")
+        columns, rows = preview_size(width, height, self._frame_aspect) if wide else (None, None)
+        picture.styles.width = columns  # None: back to app.tcss
+        preview.styles.height = rows
 
     def _source_status(self, text: str) -> None:
         self.post_message(SourceStatus(text))
@@ -152,6 +165,11 @@ class EmojiApp(App[int]):
         timeline = update.timelines.get(self.selected_id, []) if self.selected_id is not None else []
         self.query_one(HistoryPanel).show(update.events, update.summary, timeline, emoji)
         self._updates += 1
+        if update.image is not None and update.image.shape[0]:
+            aspect = update.image.shape[1] / update.image.shape[0]
+            if abs(aspect - self._frame_aspect) > 0.01:  # another camera or a still of another shape
+                self._frame_aspect = aspect
+                self._fit_panels(*self.size)
         if (self._updates - 1) % PREVIEW_EVERY == 0:  # the costly repaint: the 1st, 3rd, 5th...
             self.query_one(Preview).show(update.image, update.faces, self.selected_id)
         self._refresh_status(update.fps, update.latency_ms)
@@ -227,6 +245,7 @@ class EmojiApp(App[int]):
     def action_toggle_preview(self) -> None:
         preview = self.query_one(Preview)
         preview.display = not preview.display
+        self._fit_panels(*self.size)  # hidden: the wide layout gives its room back
         if preview.display and self._last_update:
             preview.show(self._last_update.image, self._last_update.faces, self.selected_id)
 

@@ -76,7 +76,7 @@ def fit_image(image: np.ndarray, columns: int, rows: int) -> np.ndarray:
     """Resize to fit `columns` x `2*rows` pixels, keeping the aspect ratio (cells are 1:2)."""
     height, width = image.shape[:2]
     scale = min(columns / width, 2 * rows / height)
-    size = (max(1, int(width * scale)), max(2, int(height * scale) // 2 * 2))
+    size = (max(1, round(width * scale)), max(2, round(height * scale) // 2 * 2))  # round: 79.5 rows fill 40
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 

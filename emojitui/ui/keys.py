@@ -34,7 +34,12 @@ KEYS = (
     ),
     Key("p,space", "pause", "pause", "pause / resume"),
     Key("m", "mirror", "mirror", "mirror the picture"),
-    Key("v", "toggle_preview", "preview", "show / hide the camera preview (hidden at first below 100x30)"),
+    Key(
+        "v",
+        "toggle_preview",
+        "preview",
+        "show / hide the camera preview (hidden at first below 100x30; from 120x40 large, at the frame's shape)",
+    ),
     Key(
         "tab", "next_face", "next face", "next face: the selected face drives the big emoji and the bars", priority=True
     ),

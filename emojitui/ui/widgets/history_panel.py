@@ -54,7 +54,7 @@ class HistoryPanel(Panel):
             changes = f"{summary.changes} change{'' if summary.changes == 1 else 's'}"
             line.append(f"· {changes} · {_duration(summary.duration_s)}", "dim")
             parts.append(line)
-        rows = max(0, self.size.height - 2 - len(parts))
+        rows = max(0, self.size.height - len(parts))  # `size` is inside the border
         for event in list(reversed(events))[:rows]:
             lasted = f" after {_duration(event.previous_duration_s)}" if event.previous_duration_s is not None else ""
             parts.append(

@@ -16,12 +16,18 @@ from emojitui.ui.widgets.panel import Panel
 class Preview(Panel):
     def on_mount(self) -> None:
         self.border_title = "camera"
+        self._shown: tuple[np.ndarray, list[FaceResult], int | None] | None = None
         self.update(Text("no frame yet", style="dim"))
+
+    def on_resize(self) -> None:  # after `Panel.on_resize` (Textual calls each class's handler)
+        if self._shown is not None:  # the last frame again, fitted to the new size
+            self.show(*self._shown)
 
     def show(self, image: np.ndarray | None, faces: list[FaceResult], selected: int | None) -> None:
         if image is None or not self.display:
             return
-        columns, rows = max(4, self.size.width - 2), max(2, self.size.height - 2)
+        self._shown = (image, faces, selected)
+        columns, rows = max(4, self.size.width), max(2, self.size.height)  # inside the border
         small = fit_image(image, columns, rows)
         scale = small.shape[1] / image.shape[1]
         for face in faces:
