@@ -51,7 +51,13 @@ NUMERIC_LIMITS: dict[str, tuple[float, float]] = {
 
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("engine")
-    group.add_argument("--model", type=Path, default=None, help="the .tflite model (its .json card beside it)")
+    group.add_argument(
+        "--model",
+        default=None,
+        metavar="TIER|PATH",
+        help="accurate, fast, or auto (the default: times both here at start-up and takes the accurate one when "
+        "it fits the frame budget), or a .tflite PATH (its .json card beside it); also [model] tier in the config",
+    )
     group.add_argument(
         "--mirror",
         action=argparse.BooleanOptionalAction,
@@ -61,9 +67,9 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--flip-average",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=None,
         help="classify each face as seen and mirrored and average the two: about +0.5 points of accuracy "
-        "for a second model pass per face (default on)",
+        "for a second model pass per face (default: on, unless --model auto finds no time for it)",
     )
     group.add_argument(
         "--threads",
@@ -84,7 +90,13 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         "--detect-every",
         type=int,
         default=defaults.detect_every,
-        help="run detection every N frames, track between (default %(default)s)",
+        help="start a detection at most every N frames, track between; detection runs on its own thread "
+        "and no frame waits for it (default %(default)s)",
+    )
+    group.add_argument(
+        "--detect-inline",
+        action="store_true",
+        help="detect on the frame that needs it, blocking it, as before (for comparison)",
     )
     group.add_argument(
         "--smooth-time",
@@ -274,22 +286,39 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _engine(args: argparse.Namespace):
-    from emojitui.engine.classifier import ExpressionClassifier
-    from emojitui.engine.emoji_table import load_emoji_table
+def _models(args: argparse.Namespace):
+    """Load and check the model(s) and the config file, before any source opens."""
+    from emojitui.engine.emoji_table import load_config
+    from emojitui.engine.tiers import ModelSet
+
+    config = load_config(args.config or locations.config_path(), required=args.config is not None)
+    if args.model:
+        spec, origin = args.model, "--model"
+    elif os.environ.get("EMOJITUI_MODEL"):
+        spec, origin = os.environ["EMOJITUI_MODEL"], "EMOJITUI_MODEL"
+    elif config.model_tier:
+        spec, origin = config.model_tier, "config"
+    else:
+        spec, origin = "auto", "auto"
+    return ModelSet(spec, threads=args.threads, flip_average=args.flip_average, origin=origin), config
+
+
+def _engine(args: argparse.Namespace, models=None, fps: float = 30.0, detection: str = "inline"):
+    """The engine with the model chosen for a source of `fps` frames a second (0: stills)."""
     from emojitui.engine.engine import Engine
     from emojitui.engine.smoothing import SmoothingConfig
 
-    classifier = ExpressionClassifier(
-        args.model or locations.default_model_path(), threads=args.threads, flip_average=args.flip_average
-    )
-    config = EngineConfig(
+    model_set, config = models or _models(args)
+    classifier, choice = model_set.choose(fps)
+    engine_config = EngineConfig(
         detect_width=args.detect_width,
         detect_every=args.detect_every,
         smoothing=SmoothingConfig(time_constant=args.smooth_time, margin=args.smooth_margin),
+        detection="inline" if args.detect_inline else detection,
     )
-    emoji = load_emoji_table(args.config or locations.config_path(), required=args.config is not None)
-    return Engine(classifier, config, emoji)
+    engine = Engine(classifier, engine_config, config.emoji)
+    engine.model_choice = choice
+    return engine
 
 
 def _calibration_store(args: argparse.Namespace, engine, default: bool):
@@ -331,16 +360,17 @@ def _history_for(args: argparse.Namespace, source_name: str, started: float):
 
 
 def _run(args: argparse.Namespace) -> int:
+    models = _models(args)  # the model first: a bad model is reported before the camera opens
     if args.image:
         from emojitui.api import Analyzer
         from emojitui.headless import image_report
 
-        engine = _engine(args)
+        engine = _engine(args, models, 0.0)
         _calibration_store(args, engine, default=False)
         return image_report(args.image, Analyzer.from_engine(engine), args.json, args.snapshot)
-    engine = _engine(args)  # the model first: a bad model is reported before the camera opens
-    store = _calibration_store(args, engine, default=True)
     source, is_demo = _open(args.source, args, live_stills=not args.headless, demo_live=True)
+    engine = _engine(args, models, source.fps, "thread" if source.live else "pipelined")
+    store = _calibration_store(args, engine, default=True)
     mirror = getattr(source, "is_camera", False) if args.mirror is None else args.mirror
     started = time.monotonic() if source.live or source.name == "demo" else 0.0
     from emojitui.session.session import Session
@@ -429,15 +459,17 @@ def _interrupt_on_termination() -> None:
 def _bench(args: argparse.Namespace) -> int:
     from emojitui.headless import bench
 
-    engine = _engine(args)
-    _calibration_store(args, engine, default=False)
+    models = _models(args)
     source, _ = _open(args.source, args, live_stills=False, demo_live=False)
-    result = bench(source, engine, args.frames) | {"source": source.name}
+    engine = _engine(args, models, source.fps, "thread" if source.live else "pipelined")
+    _calibration_store(args, engine, default=False)
+    result = bench(source, engine, args.frames) | {"source": source.name, "model": engine.model_choice.as_json()}
     if args.json:
         output.line(json.dumps(result))
     else:
         stages = "  ".join(f"{k} {v:.2f} ms" for k, v in result["stages_ms"].items())
-        output.line(f"{result['frames']} frames at {result['fps']} fps; medians: {stages}")
+        reason = result["model"]["reason"]
+        output.line(f"{result['frames']} frames at {result['fps']} fps; medians: {stages}; model {reason}")
     return 0
 
 

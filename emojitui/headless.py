@@ -111,7 +111,10 @@ def stream(source: FrameSource, session: Session, mirror: bool, events_only: boo
         summary = session.close()
         if session.problem and not history_warned:
             print(f"emojitui: {session.problem}", file=sys.stderr)
-    output.line(json.dumps({"summary": summary.__dict__ | {"frames": processed}}, ensure_ascii=False))
+    record = summary.__dict__ | {"frames": processed}
+    if session.engine.model_choice is not None:  # which tier ran, and why
+        record["model"] = session.engine.model_choice.as_json()
+    output.line(json.dumps({"summary": record}, ensure_ascii=False))
     return 1 if session.problem else 0  # the history file is part of the result
 
 
@@ -137,10 +140,16 @@ def bench(source: FrameSource, engine: Engine, max_frames: int) -> dict:
         pass
     finally:
         source.close()
+        worker = engine.detection_thread
+        hog_ms = worker.median_ms() if worker else None
+        detections = worker.detections if worker else None
+        engine.close()
     elapsed = time.perf_counter() - started
     return {
         "frames": count,
         "fps": round(count / elapsed, 1) if elapsed else 0.0,
         "stages_ms": {k: round(statistics.median(v), 3) if v else 0.0 for k, v in stages.items()},
         "mean_ms": {k: round(statistics.fmean(v), 3) if v else 0.0 for k, v in stages.items()},
+        "detection": engine.config.detection,
+        "detection_thread": None if hog_ms is None else {"detections": detections, "median_ms": round(hog_ms, 3)},
     }

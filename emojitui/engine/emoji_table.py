@@ -1,11 +1,14 @@
-"""The optional config file: which emoji each class shows (and its alternatives).
+"""The optional config file: which emoji each class shows (and its alternatives), and the model tier.
 
     # ~/.config/emojitui/config.toml
     [emoji]
     happy = "😊"            # the main emoji for a class
     sad = ["😭", "😢"]      # or a list: main first, then alternatives
 
-Unknown classes, wrong types and values that are not a short emoji (control characters,
+    [model]
+    tier = "fast"           # pin a tier: "accurate", "fast" or "auto" (the default); --model overrides
+
+Unknown classes, keys, wrong types and values that are not a short emoji (control characters,
 escape sequences, more than 16 characters) are one-line errors naming the file: a config
 file never drives the terminal, and nothing is silently changed.
 """
@@ -13,24 +16,40 @@ file never drives the terminal, and nothing is silently changed.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from emojitui.engine.settings import TIERS
 from emojitui.shared.emotions import CLASS_NAMES, DEFAULT_EMOJI, EmojiChoice, emoji_problem
 from emojitui.shared.errors import UserError
 
 
+@dataclass(slots=True)
+class AppConfig:
+    """What the config file sets: the emoji table and, when pinned, the model tier."""
+
+    emoji: dict[str, EmojiChoice] = field(default_factory=lambda: dict(DEFAULT_EMOJI))
+    model_tier: str | None = None
+
+
 def load_emoji_table(path: Path | None, required: bool = False) -> dict[str, EmojiChoice]:
-    """Defaults overlaid with the `[emoji]` table of the config file, when there is one.
+    """Defaults overlaid with the `[emoji]` table of the config file, when there is one."""
+    return load_config(path, required).emoji
+
+
+def load_config(path: Path | None, required: bool = False) -> AppConfig:
+    """The config file's settings over the defaults.
 
     `required`: the user named this file (`--config`), so its absence is an error.
     """
-    table = dict(DEFAULT_EMOJI)
+    config = AppConfig()
+    table = config.emoji
     if path is not None and path.is_dir():
         raise UserError(f"config file {path} is a folder: pass the .toml file inside it")
     if path is None or not path.is_file():
         if required:
             raise UserError(f"config file {path} not found")
-        return table
+        return config
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -55,4 +74,14 @@ def load_emoji_table(path: Path | None, required: bool = False) -> dict[str, Emo
                 raise UserError(f"config file {path}: [emoji] {name} {problem}: use an emoji")
         rest = [c for c in (*choices[1:], *table[name].all) if c != choices[0]]
         table[name] = EmojiChoice(choices[0], tuple(dict.fromkeys(rest))[:4])
-    return table
+    model = raw.get("model", {})
+    if not isinstance(model, dict):
+        raise UserError(f"config file {path}: `model` must be a table ([model] with tier = ...)")
+    for key in model:
+        if key != "tier":
+            raise UserError(f"config file {path}: unknown key {key!r} in [model] (only tier)")
+    tier = model.get("tier")
+    if tier is not None and tier not in TIERS:
+        raise UserError(f"config file {path}: [model] tier must be one of {', '.join(TIERS)}, not {tier!r}")
+    config.model_tier = tier
+    return config

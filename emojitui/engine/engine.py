@@ -4,6 +4,17 @@ No UI and no history here: the session (`emojitui.session`) drives `Engine.proce
 TUI and headless streams, records the changes it returns, and the benchmark drives it bare. Per
 frame it does the least it can: one grey conversion, detection only every `detect_every`
 frames, one classifier call for all faces, and no logging.
+
+Where detection runs is `EngineConfig.detection`:
+- "inline": on the frame that needs it (the library default; tests and single frames).
+- "thread": on its own thread (`emojitui.engine.detection`), for live sources. No frame waits:
+  each is classified with the latest tracked boxes, a new detection starts when the detector is
+  free and `detect_every` frames have passed, and its boxes are applied when they arrive.
+- "pipelined": the same thread for files read as fast as they go. Frame k's detection runs
+  while frames k+1.. are classified and is applied at frame k + `detect_every`, waiting for it
+  only if it is not done, so the output does not depend on timing.
+In both thread modes the first frame (and a forced detection) is detected inline, so a face in
+view at the start is there from frame 0; `close()` joins the thread.
 """
 
 from __future__ import annotations
@@ -16,11 +27,14 @@ import numpy as np
 
 from emojitui.engine.calibration import Calibration, CalibrationError
 from emojitui.engine.classifier import ExpressionClassifier
+from emojitui.engine.detection import DetectionThread
 from emojitui.engine.faces import Box, FaceDetector, FaceTracker, crop_face
 from emojitui.engine.settings import EngineConfig
 from emojitui.engine.smoothing import LabelSmoother
 from emojitui.shared.emotions import DEFAULT_EMOJI, EmojiChoice
 from emojitui.sources.base import Frame
+
+DETECTION_MODES = ("inline", "thread", "pipelined")
 
 
 @dataclass(slots=True)
@@ -85,6 +99,12 @@ class Engine:
         self._mirrored = False
         self._still: int | None = None
         self._calibration: tuple[Calibration, int | None] | None = None  # one attribute: swapped atomically
+        if self.config.detection not in DETECTION_MODES:
+            raise ValueError(f"detection must be one of {DETECTION_MODES}, not {self.config.detection!r}")
+        self._worker: DetectionThread | None = None
+        self._submitted = 0  # frame index of the last frame handed to the detection thread
+        self._started = False  # a first (inline) detection has run
+        self.model_choice = None  # the tier choice (emojitui.engine.tiers.TierChoice) when the CLI made one
 
     @property
     def labels(self) -> list[str]:
@@ -122,18 +142,24 @@ class Engine:
         if frame.mirrored != self._mirrored:  # `m` pressed: the same faces, on the other side
             self.tracker.mirror(grey.shape[1])
             self._mirrored = frame.mirrored
+            if self._worker is not None:
+                self._worker.discard()  # a detection in flight saw the unflipped picture
         left_with_still: list[int] = []
         if frame.still is not None and frame.still != self._still:  # another photo: other people
             left_with_still = self._new_scene()
-            force_detect = True
+            force_detect = True  # detected inline, at once: nothing in flight belongs to this photo
         self._still = frame.still
-        detect = force_detect or self._frames % max(1, self.config.detect_every) == 0
-        if detect:
-            boxes = self.detector.detect(grey)
-            tracks = self.tracker.update(boxes, self._frames - self._last_detection)
-            self._last_detection = self._frames
+        if self.config.detection != "inline" and self._started and not force_detect:
+            tracks, detect = self._track_with_thread(grey)
         else:
-            tracks = self.tracker.predict()
+            detect = force_detect or not self._started or self._frames % max(1, self.config.detect_every) == 0
+            if detect:
+                boxes = self.detector.detect(grey)
+                tracks = self.tracker.update(boxes, self._frames - self._last_detection)
+                self._last_detection = self._submitted = self._frames
+                self._started = True
+            else:
+                tracks = self.tracker.predict()
         detected = time.perf_counter()
         size = self.classifier.input_size
         crops = (
@@ -170,9 +196,40 @@ class Engine:
         """Nothing carries over to a new still: no tracked box, no smoothing state. Returns the
         faces of the previous still, which left with it."""
         self.tracker.reset()
+        if self._worker is not None:
+            self._worker.discard()  # a detection in flight saw the previous photo
         left = list(self._smoothers)
         self._smoothers.clear()
         return left
+
+    def _track_with_thread(self, grey: np.ndarray):
+        """Tracks for this frame from the detection thread's latest boxes; hands it this frame when due."""
+        if self._worker is None:
+            self._worker = DetectionThread(self.detector)
+            self._worker.start()
+        due = self._frames - self._submitted >= max(1, self.config.detect_every)
+        pipelined = self.config.detection == "pipelined"  # wait at the due frame, never before: deterministic
+        done = (self._worker.wait() if due else None) if pipelined else self._worker.take()
+        if done is not None:
+            index, boxes = done
+            tracks = self.tracker.update(boxes, index - self._last_detection)
+            self._last_detection = index
+        else:
+            tracks = self.tracker.predict()
+        if due and self._worker.submit(self._frames, grey):
+            self._submitted = self._frames
+        return tracks, done is not None
+
+    @property
+    def detection_thread(self) -> DetectionThread | None:
+        """The detection thread, once the first threaded frame started it."""
+        return self._worker
+
+    def close(self) -> None:
+        """Stop and join the detection thread (when there is one); the engine can start a new one later."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop()
 
     def _smooth(self, tracks, probabilities, now: float) -> tuple[list[FaceResult], list[LabelChange], list[int]]:
         faces, changes = [], []

@@ -13,6 +13,7 @@ from emojitui.engine.smoothing import SmoothingConfig
 # Framing measured on 467 PublicTest faces (docs/model-history.md, "How the app's defaults were chosen").
 FER_CROP_SCALE = 1.12
 FER_CROP_SHIFT_UP = 0.06
+TIERS = ("auto", "accurate", "fast")  # --model and [model] tier; `emojitui.engine.tiers` resolves them
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,4 +24,5 @@ class EngineConfig:
     detect_every: int = 3
     crop_scale: float = FER_CROP_SCALE
     crop_shift_up: float = FER_CROP_SHIFT_UP
+    detection: str = "inline"  # or "thread" (live) / "pipelined" (files): see emojitui.engine.engine
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)

@@ -189,5 +189,6 @@ class Session:
             if self.summary is None:
                 if now is None:
                     now = time.monotonic() if self.live else self._last_time
+                self.engine.close()  # joins the detection thread
                 self.summary = self.history.close(now)
             return self.summary

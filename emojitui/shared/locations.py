@@ -15,14 +15,19 @@ EMOJI_DIR = ASSETS_DIR / "emoji"
 DEMO_DIR = ASSETS_DIR / "demo"
 
 
+def models_dir() -> Path:
+    """The shipped models' folder: `models/` of the checkout, else the copy a wheel installs."""
+    checkout = PACKAGE_DIR.parent / "models"
+    installed = PACKAGE_DIR / "models"
+    return checkout if (checkout / "emotion.tflite").is_file() or not installed.is_dir() else installed
+
+
 def default_model_path() -> Path:
-    """$EMOJITUI_MODEL, else `models/emotion.tflite` of the checkout, else the copy a wheel installs."""
+    """$EMOJITUI_MODEL, else the accurate tier, `emotion.tflite` in `models_dir()`."""
     override = os.environ.get("EMOJITUI_MODEL")
     if override:
         return Path(override)
-    checkout = PACKAGE_DIR.parent / "models" / "emotion.tflite"
-    installed = PACKAGE_DIR / "models" / "emotion.tflite"
-    return checkout if checkout.is_file() or not installed.is_file() else installed
+    return models_dir() / "emotion.tflite"
 
 
 def _xdg(variable: str, fallback: str) -> Path:
