@@ -133,7 +133,9 @@ def test_bench_prints_the_fixed_json_form():
     result = run_cli("bench", "--source", "demo", "--frames", "40", "--json")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert set(payload) == {"frames", "fps", "stages_ms", "mean_ms", "source"}
+    assert set(payload) == {"frames", "fps", "stages_ms", "mean_ms", "source", "model", "detection", "detection_thread"}
+    assert payload["model"]["tier"] == "accurate" and payload["model"]["reason"], "which tier ran, and why"
+    assert payload["detection"] == "pipelined" and payload["detection_thread"]["detections"] > 0
     assert payload["frames"] == 40 and payload["fps"] > 0 and payload["source"] == "demo"
     assert set(payload["stages_ms"]) == set(payload["mean_ms"]) == {"capture", "detect", "classify", "total"}
 

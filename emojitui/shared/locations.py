@@ -16,7 +16,10 @@ DEMO_DIR = ASSETS_DIR / "demo"
 
 
 def models_dir() -> Path:
-    """The shipped models' folder: `models/` of the checkout, else the copy a wheel installs."""
+    """Where the tiers' files are: $EMOJITUI_MODELS_DIR, else `models/` of the checkout, else the wheel's copy."""
+    override = os.environ.get("EMOJITUI_MODELS_DIR")
+    if override:
+        return Path(override)
     checkout = PACKAGE_DIR.parent / "models"
     installed = PACKAGE_DIR / "models"
     return checkout if (checkout / "emotion.tflite").is_file() or not installed.is_dir() else installed

@@ -1,0 +1,158 @@
+"""Detection off the frame path: the real dlib detector on its own thread, real videos, the real app.
+
+A face that appears mid-video is found within one detection period, ids survive, stopping joins
+the thread, and a detector that raises surfaces as an error (in the engine, the CLI and the app),
+never as a hang. Timings stay out of the asserts: the pipelined mode is deterministic, and the
+live mode is checked on frame counts with generous bounds.
+"""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from emojitui.engine.detection import DetectionFailed
+from emojitui.engine.engine import Engine
+from emojitui.engine.faces import FaceDetector
+from emojitui.engine.settings import EngineConfig
+from emojitui.session.session import Session
+from emojitui.shared.locations import DEMO_DIR
+from emojitui.sources import Frame, open_source
+from emojitui.ui.app import EmojiApp
+from tests.conftest import place, write_video
+
+EVERY = 3
+APPEARS = 30  # the frame the face first shows in
+
+
+class FailingDetector(FaceDetector):
+    """The real detector, which raises from its `fails_at`th detection on (a broken dlib, say)."""
+
+    def __init__(self, fails_at: int = 2) -> None:
+        super().__init__(400)
+        self.calls, self.fails_at = 0, fails_at
+
+    def detect(self, grey):
+        self.calls += 1
+        if self.calls >= self.fails_at:
+            raise RuntimeError("HOG exploded")
+        return super().detect(grey)
+
+
+@pytest.fixture(scope="module")
+def appearing_frames() -> list[np.ndarray]:
+    """Empty scenery, then a face that walks in at frame APPEARS and keeps moving."""
+    photo = cv2.imread(str(DEMO_DIR / "02-obama.jpg"))
+    empty = np.full((480, 640, 3), 30, np.uint8)
+    return [empty.copy() for _ in range(APPEARS)] + [place(photo, dx=2 * n - 40) for n in range(60)]
+
+
+def thread_engine(classifier, mode: str) -> Engine:
+    return Engine(classifier, EngineConfig(detect_every=EVERY, detection=mode))
+
+
+def test_pipelined_finds_a_face_that_appears_within_one_detection_period_and_keeps_its_id(
+    classifier, appearing_frames
+):
+    engine = thread_engine(classifier, "pipelined")
+    try:
+        results = [engine.process(Frame(image, n / 30, n)) for n, image in enumerate(appearing_frames)]
+    finally:
+        engine.close()
+    found = next(r.frame.index for r in results if r.faces)
+    assert APPEARS <= found <= APPEARS + 2 * EVERY, "submitted at the next due frame, applied one period later"
+    ids = {f.id for r in results[found:] for f in r.faces}
+    assert ids == {1}, "one face, one id, for the rest of the video"
+    again = thread_engine(classifier, "pipelined")
+    try:
+        repeat = [again.process(Frame(image, n / 30, n)) for n, image in enumerate(appearing_frames)]
+    finally:
+        again.close()
+    assert [len(r.faces) for r in repeat] == [len(r.faces) for r in results], "pipelined output is deterministic"
+
+
+def test_live_thread_finds_the_face_without_any_frame_waiting_and_keeps_its_id(classifier, appearing_frames):
+    engine = thread_engine(classifier, "thread")
+    results = []
+    try:
+        for n, image in enumerate(appearing_frames):  # paced like a 30 fps camera
+            results.append(engine.process(Frame(image, n / 30, n)))
+            time.sleep(1 / 30)
+        worker = engine.detection_thread
+        assert worker is not None and worker.is_alive() and worker.detections > 0
+    finally:
+        engine.close()
+    assert not worker.is_alive(), "close() joins the detection thread"
+    assert not results[0].faces
+    found = next(r.frame.index for r in results if r.faces)
+    assert found < APPEARS + 30, "found within a detection period (a second is far more than one here)"
+    assert {f.id for r in results[found:] for f in r.faces} == {1}
+    assert all(len(r.faces) == 1 for r in results[found:]), "tracked between detections, never lost"
+
+
+def test_the_first_frame_is_detected_at_once_in_every_mode(classifier, appearing_frames):
+    frame = Frame(appearing_frames[-1], 0.0, 0)
+    for mode in ("inline", "thread", "pipelined"):
+        engine = thread_engine(classifier, mode)
+        assert len(engine.process(frame).faces) == 1, mode
+        engine.close()
+
+
+def test_a_detector_exception_is_an_error_in_the_frame_loop_not_a_hang(classifier, appearing_frames):
+    for mode in ("thread", "pipelined"):
+        engine = thread_engine(classifier, mode)
+        engine.detector = FailingDetector()
+        with pytest.raises(DetectionFailed, match="RuntimeError: HOG exploded"):
+            for n in range(300):
+                engine.process(Frame(appearing_frames[-1], n / 30, n))
+                time.sleep(0.005)
+        engine.close()
+        assert engine.detection_thread is None
+
+
+def test_session_close_joins_the_detection_thread(classifier, appearing_frames):
+    session = Session(thread_engine(classifier, "thread"))
+    for n in range(10):
+        session.process(Frame(appearing_frames[-1], n / 30, n))
+    worker = session.engine.detection_thread
+    assert worker is not None and worker.is_alive()
+    session.close()
+    assert not worker.is_alive()
+
+
+@pytest.fixture
+def face_video(tmp_path):
+    photo = cv2.imread(str(DEMO_DIR / "02-obama.jpg"))
+    return write_video(tmp_path / "face.avi", [place(photo, dx=(n % 20) - 10) for n in range(300)])
+
+
+async def test_the_app_shows_a_detector_failure_and_quits_cleanly(classifier, face_video):
+    engine = thread_engine(classifier, "thread")
+    engine.detector = FailingDetector(fails_at=3)
+    app = EmojiApp(Session(engine), open_source(str(face_video)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(200):
+            if any("face detection failed" in n.message for n in app._notifications):
+                break
+            await pilot.pause(0.1)
+        messages = [n.message for n in app._notifications]
+        assert any("face detection failed: RuntimeError: HOG exploded" in m for m in messages), messages
+        await pilot.press("q")
+    assert not app.processor.is_alive()
+
+
+async def test_quitting_the_app_joins_the_detection_thread(classifier, face_video):
+    engine = thread_engine(classifier, "thread")
+    app = EmojiApp(Session(engine), open_source(str(face_video)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(200):
+            if engine.detection_thread is not None and engine.detection_thread.detections:
+                break
+            await pilot.pause(0.1)
+        worker = engine.detection_thread
+        assert worker is not None and worker.detections > 0 and app.faces
+        await pilot.press("q")
+    assert not worker.is_alive()
