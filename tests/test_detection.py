@@ -54,9 +54,7 @@ def thread_engine(classifier, mode: str) -> Engine:
     return Engine(classifier, EngineConfig(detect_every=EVERY, detection=mode))
 
 
-def test_pipelined_finds_a_face_that_appears_within_one_detection_period_and_keeps_its_id(
-    classifier, appearing_frames
-):
+def test_pipelined_finds_a_face_that_appears_within_one_detection_period_and_keeps_its_id(classifier, appearing_frames):
     engine = thread_engine(classifier, "pipelined")
     try:
         results = [engine.process(Frame(image, n / 30, n)) for n, image in enumerate(appearing_frames)]

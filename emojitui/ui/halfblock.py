@@ -35,6 +35,10 @@ class HalfBlockImage:
             rgba = np.vstack([rgba, np.zeros((1, *rgba.shape[1:]), rgba.dtype)])
         self.lines = _segments(rgba)
 
+    def segment_lines(self) -> list[list[Segment]]:
+        """The picture's rows as segments (the panels turn them into strips directly)."""
+        return self.lines
+
     def __rich_console__(self, console, options):
         for line in self.lines:
             yield from line

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import cv2
 from rich.console import Group, RenderableType
+from rich.segment import Segment
 from rich.text import Text
 
 from emojitui.engine.engine import FaceResult
@@ -34,7 +35,7 @@ class EmojiPanel(Panel):
         self, face: FaceResult | None, alternatives: tuple[str, ...], face_number: int, face_count: int
     ) -> RenderableType:
         if face is None:
-            self.border_subtitle = ""
+            self._subtitle("")
             return Text(NO_FACE, style="dim", justify="center")
         rows = max(3, self.size.height - 4)
         side = max(6, min(2 * rows, self.size.width - 2, 32))
@@ -45,10 +46,14 @@ class EmojiPanel(Panel):
         others = Text("or " + " ".join(alternatives[:3]), style="dim", justify="center") if alternatives else Text("")
         parts = []
         if art is not None:
-            parts.append(_Centred(art, side, self.size.width))
+            parts.append(_centred(art, side, self.size.width))
         parts += [caption, others]
-        self.border_subtitle = f"face {face_number} of {face_count}" if face_count > 1 else ""
+        self._subtitle(f"face {face_number} of {face_count}" if face_count > 1 else "")
         return Group(*parts)
+
+    def _subtitle(self, text: str) -> None:
+        if self.border_subtitle != text:  # setting it repaints the whole panel, even when unchanged
+            self.border_subtitle = text
 
 
 @lru_cache(maxsize=32)
@@ -60,15 +65,24 @@ def _art(emoji: str, side: int) -> HalfBlockImage | None:
     return HalfBlockImage(bgr_to_rgba(cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA)))
 
 
+@lru_cache(maxsize=32)
+def _centred(art: HalfBlockImage, width: int, panel_width: int) -> _Centred:
+    """The same object for the same picture and size, so the panel renders its lines once."""
+    return _Centred(art, width, panel_width)
+
+
 class _Centred:
     """Pads a fixed-width renderable so it sits in the middle of the panel."""
+
+    cache_strips = True  # unchanging: `Panel` renders it once per size
 
     def __init__(self, renderable: HalfBlockImage, width: int, panel_width: int) -> None:
         self.renderable, self.pad = renderable, max(0, (panel_width - 2 - width) // 2)
 
-    def __rich_console__(self, console, options):
-        from rich.segment import Segment
+    def segment_lines(self) -> list[list[Segment]]:
+        return [[Segment(" " * self.pad), *line] for line in self.renderable.lines]
 
+    def __rich_console__(self, console, options):
         for line in self.renderable.lines:
             yield Segment(" " * self.pad)
             yield from line
