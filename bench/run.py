@@ -18,8 +18,9 @@ import numpy as np
 
 from bench.machine import machine_description
 from bench.videos import make_face_video
+from emojitui.engine.tiers import TIER_FILES
 from emojitui.shared.atomic import write_text_atomic
-from emojitui.shared.locations import default_model_path
+from emojitui.shared.locations import default_model_path, models_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SHARED = Path(os.environ.get("EMOJITUI_SHARED", Path(__file__).resolve().parent.parent.parent / "shared"))
@@ -75,7 +76,7 @@ def model_latency(model: Path, repeats: int = 500) -> dict:
     return out
 
 
-def pipeline(video: Path, detect_width: int, detect_every: int) -> dict:
+def pipeline(video: Path, detect_width: int, detect_every: int, *extra: str) -> dict:
     return run_pinned(
         "-m",
         "emojitui",
@@ -87,7 +88,59 @@ def pipeline(video: Path, detect_width: int, detect_every: int) -> dict:
         str(detect_width),
         "--detect-every",
         str(detect_every),
+        *extra,
     )
+
+
+def tiers_side_by_side(video: Path) -> dict:
+    """Per stage on one core for each installed tier (and `auto`), with detection on its thread and,
+    for comparison, inline as before."""
+    from emojitui.engine.tiers import TIER_FILES
+    from emojitui.shared.locations import models_dir
+
+    out = {}
+    for tier, name in TIER_FILES.items():
+        if (models_dir() / name).is_file():
+            out[tier] = pipeline(video, 400, 3, "--model", tier)
+            print(f"  tier {tier}: {out[tier]}", flush=True)
+    out["auto"] = pipeline(video, 400, 3)
+    out["accurate_detect_inline"] = pipeline(video, 400, 3, "--model", "accurate", "--detect-inline")
+    print(f"  auto: {out['auto']}\n  accurate, detection inline: {out['accurate_detect_inline']}", flush=True)
+    return out
+
+
+def app_cpu(seconds: float = 20.0) -> dict:
+    """The whole app on the live demo at 30 fps in a 120x40 tmux terminal, with and without the preview."""
+    out = {}
+    for name, extra in (("preview", ()), ("no_preview", ("--no-preview",))):
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.cpu_use", str(seconds), *extra], capture_output=True, text=True
+        )
+        out[name] = json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else result.stderr
+        print(f"  whole app, {name}: {out[name]}", flush=True)
+    return out
+
+
+def pi4(report: dict) -> dict:
+    """The Raspberry Pi 4 estimate for each tier measured, from its card's multiply-adds and the HOG time here."""
+    from bench.pi4 import estimate
+    from emojitui.engine.tiers import TIER_FILES
+    from emojitui.shared.locations import models_dir
+    from emojitui.shared.model_card import card_path_for, read_card
+
+    hog_ms = report["pipeline_tiers"]["auto"]["detection_thread"]["median_ms"]
+    out = {"hog_ms_here": hog_ms}
+    for tier, name in TIER_FILES.items():
+        path = models_dir() / name
+        if path.is_file():
+            macs = read_card(card_path_for(path)).metrics.get("multiply_adds")
+            if macs:
+                out[tier] = {
+                    "multiply_adds": macs,
+                    "flip_average": estimate(macs, 2, hog_ms, 3),
+                    "single_pass": estimate(macs, 1, hog_ms, 3),
+                }
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,9 +149,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-fer", action="store_true", help="skip the fer package comparison")
     parser.add_argument("--no-accuracy", action="store_true", help="skip accuracy through the pipeline")
     parser.add_argument("--no-speed", action="store_true", help="skip every timing (accuracy only)")
+    parser.add_argument("--no-cpu", action="store_true", help="skip the whole app's CPU use (needs tmux)")
     args = parser.parse_args(argv)
     model = default_model_path()
-    report: dict = {"machine": machine_description(), "cores_used": 1}
+    report: dict = {
+        "machine": machine_description(),
+        "cores_used": 1,
+        "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
+    }
     if args.no_speed:
         args.no_sweep = args.no_fer = True
     else:
@@ -109,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_speed:
             report["pipeline_default"] = pipeline(video, 400, 3)
             print(f"pipeline (defaults): {report['pipeline_default']}", flush=True)
+            report["pipeline_tiers"] = tiers_side_by_side(video)
+            report["pi4_estimate"] = pi4(report)
+            print(f"Raspberry Pi 4 estimate: {json.dumps(report['pi4_estimate'])}", flush=True)
         if not args.no_sweep:
             sweep = {}
             for width in (320, 400, 480, 640):
@@ -124,11 +185,18 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"fer package: {report['fer_peer']} -> emojitui is {ratio:.1f}x faster", flush=True)
             except (RuntimeError, json.JSONDecodeError) as exc:
                 print(f"fer comparison skipped: {exc} (install it with `just bench-deps`)", flush=True)
+    if not args.no_speed and not args.no_cpu:
+        report["app_cpu_30fps"] = app_cpu()
+    report["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
     if not args.no_accuracy:
         from bench.accuracy import pipeline_accuracy
 
         report["accuracy"] = pipeline_accuracy(model, SHARED)
         print(f"accuracy through the pipeline: {json.dumps(report['accuracy'])}", flush=True)
+        fast = models_dir() / TIER_FILES["fast"]
+        if fast.is_file():  # the fast tier, measured the same way
+            report["accuracy_fast"] = pipeline_accuracy(fast, SHARED)
+            print(f"accuracy through the pipeline, fast tier: {json.dumps(report['accuracy_fast'])}", flush=True)
     RESULTS.mkdir(exist_ok=True)
     previous = RESULTS / "latest.json"
     if previous.is_file():  # a partial run keeps the figures it did not measure again
