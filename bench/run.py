@@ -18,7 +18,7 @@ import numpy as np
 
 from bench.machine import machine_description
 from bench.videos import make_face_video
-from emojitui.engine.tiers import TIER_FILES
+from emojitui.engine.tiers import TIER_FILES, TierTiming, choose_tier, frame_budget_ms
 from emojitui.shared.atomic import write_text_atomic
 from emojitui.shared.locations import default_model_path, models_dir
 
@@ -95,9 +95,6 @@ def pipeline(video: Path, detect_width: int, detect_every: int, *extra: str) -> 
 def tiers_side_by_side(video: Path) -> dict:
     """Per stage on one core for each installed tier (and `auto`), with detection on its thread and,
     for comparison, inline as before."""
-    from emojitui.engine.tiers import TIER_FILES
-    from emojitui.shared.locations import models_dir
-
     out = {}
     for tier, name in TIER_FILES.items():
         if (models_dir() / name).is_file():
@@ -124,22 +121,24 @@ def app_cpu(seconds: float = 20.0) -> dict:
 def pi4(report: dict) -> dict:
     """The Raspberry Pi 4 estimate for each tier measured, from its card's multiply-adds and the HOG time here."""
     from bench.pi4 import estimate
-    from emojitui.engine.tiers import TIER_FILES
-    from emojitui.shared.locations import models_dir
     from emojitui.shared.model_card import card_path_for, read_card
 
     hog_ms = report["pipeline_tiers"]["auto"]["detection_thread"]["median_ms"]
-    out = {"hog_ms_here": hog_ms}
+    out: dict = {"hog_cpu_ms_here": hog_ms}
+    timings = {}
     for tier, name in TIER_FILES.items():
         path = models_dir() / name
         if path.is_file():
             macs = read_card(card_path_for(path)).metrics.get("multiply_adds")
             if macs:
-                out[tier] = {
-                    "multiply_adds": macs,
-                    "flip_average": estimate(macs, 2, hog_ms, 3),
-                    "single_pass": estimate(macs, 1, hog_ms, 3),
-                }
+                flip, single = estimate(macs, 2, hog_ms, 3), estimate(macs, 1, hog_ms, 3)
+                out[tier] = {"multiply_adds": macs, "flip_average": flip, "single_pass": single}
+                timings[tier] = TierTiming(single["int8"]["model_ms_per_face"], flip["int8"]["model_ms_per_face"])
+    if "accurate" in timings:  # what `--model auto` would pick there, by the same pure function as here
+        choice = choose_tier(timings, frame_budget_ms(30.0))
+        pick = out[choice.tier]["flip_average" if choice.flip_average else "single_pass"]
+        out["auto_at_30fps"] = {"tier": choice.tier, "flip_average": choice.flip_average, "reason": choice.reason}
+        out["auto_at_30fps"] |= pick["int8"]
     return out
 
 

@@ -47,7 +47,7 @@ class DetectionThread(threading.Thread):
         self._stopping = False
         self.generation = 0  # bumped by `discard`: results of older jobs are dropped
         self.detections = 0
-        self._times_ms: deque[float] = deque(maxlen=200)  # recent detections' wall time on this thread
+        self._times_ms: deque[float] = deque(maxlen=200)  # recent detections' CPU time on this thread
 
     @property
     def busy(self) -> bool:
@@ -99,7 +99,7 @@ class DetectionThread(threading.Thread):
                     return
                 generation, index, grey = self._job
                 self._job, self._busy = None, True
-            started = time.perf_counter()
+            started = time.thread_time()  # CPU time: on a shared core, wall time would count the frame loop too
             try:
                 boxes = self.detector.detect(grey)
             except Exception as exc:
@@ -107,7 +107,7 @@ class DetectionThread(threading.Thread):
                     self._error, self._busy = exc, False
                     self._condition.notify_all()
                 return
-            self._times_ms.append((time.perf_counter() - started) * 1000)
+            self._times_ms.append((time.thread_time() - started) * 1000)
             with self._condition:
                 self._busy = False
                 if generation == self.generation:
@@ -116,7 +116,7 @@ class DetectionThread(threading.Thread):
                 self._condition.notify_all()
 
     def median_ms(self) -> float | None:
-        """Median wall milliseconds of the recent detections (None before the first)."""
+        """Median CPU milliseconds of the recent detections (None before the first)."""
         return statistics.median(self._times_ms) if self._times_ms else None
 
     def _pending(self) -> bool:
