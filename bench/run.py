@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-accuracy", action="store_true", help="skip accuracy through the pipeline")
     parser.add_argument("--no-speed", action="store_true", help="skip every timing (accuracy only)")
     parser.add_argument("--no-cpu", action="store_true", help="skip the whole app's CPU use (needs tmux)")
+    parser.add_argument("--out", help="write to bench/results/OUT.json alone (default: merge into latest.json)")
     args = parser.parse_args(argv)
     model = default_model_path()
     report: dict = {
@@ -197,9 +198,9 @@ def main(argv: list[str] | None = None) -> int:
             report["accuracy_fast"] = pipeline_accuracy(fast, SHARED)
             print(f"accuracy through the pipeline, fast tier: {json.dumps(report['accuracy_fast'])}", flush=True)
     RESULTS.mkdir(exist_ok=True)
-    previous = RESULTS / "latest.json"
-    if previous.is_file():  # a partial run keeps the figures it did not measure again
-        report = json.loads(previous.read_text()) | report
-    write_text_atomic(RESULTS / "latest.json", json.dumps(report, indent=2) + "\n")
-    print(f"wrote {RESULTS / 'latest.json'}")
+    target = RESULTS / f"{args.out or 'latest'}.json"
+    if target.is_file() and not args.out:  # a partial run keeps the figures it did not measure again
+        report = json.loads(target.read_text()) | report
+    write_text_atomic(target, json.dumps(report, indent=2) + "\n")
+    print(f"wrote {target}")
     return 0

@@ -154,3 +154,19 @@ async def test_quitting_the_app_joins_the_detection_thread(classifier, face_vide
         assert worker is not None and worker.detections > 0 and app.faces
         await pilot.press("q")
     assert not worker.is_alive()
+
+
+def test_a_new_still_is_detected_at_once_and_nothing_in_flight_carries_over(classifier):
+    """A folder of photos in the threaded modes: each photo's faces on its first frame, new ids."""
+    one = cv2.imread(str(DEMO_DIR / "02-obama.jpg"))
+    two = cv2.imread(str(DEMO_DIR / "06-two-people.jpg"))
+    for mode in ("thread", "pipelined"):
+        engine = thread_engine(classifier, mode)
+        try:
+            first = [engine.process(Frame(one, n / 15, n, still=0)) for n in range(5)]
+            switched = engine.process(Frame(two, 5 / 15, 5, still=1))
+        finally:
+            engine.close()
+        assert all(len(r.faces) == 1 for r in first), mode
+        assert len(switched.faces) == 2, f"{mode}: the new photo's faces on its first frame"
+        assert {f.id for f in switched.faces}.isdisjoint({1}) and 1 in switched.departed, mode
