@@ -177,6 +177,17 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+LOCAL_URLS = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:")
+
+
+def test_the_served_page_links_nothing_on_other_hosts(tmp_path):
+    from emojitui.ui.serve import local_templates
+
+    page = (local_templates(tmp_path) / "app_index.html").read_text()
+    assert "<html" in page and "xterm.css" in page, "the page itself is kept"
+    assert "https://" not in page and "googleapis" not in page
+
+
 def _serve(port: int, *options: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "emojitui", "serve", "--port", str(port), "--no-history", *options],
@@ -212,6 +223,8 @@ class Tab:
     def __init__(self, browser, url: str) -> None:
         self.screen = TerminalScreen()
         self.page = browser.new_page(viewport={"width": 1500, "height": 900})
+        self.requests: list[str] = []  # every URL the page asks for: all of them on this machine
+        self.page.on("request", lambda request: self.requests.append(request.url))
         self.page.on("websocket", lambda socket_: socket_.on("framereceived", self.screen.feed))
         self.page.goto(url, wait_until="domcontentloaded")
 
@@ -246,6 +259,8 @@ def test_the_app_in_a_browser_shows_its_panels_and_follows_the_video_and_a_secon
                 app.wait_for(r"\bSURPRISE\b", 60)  # the label follows the video
                 refused = Tab(browser, f"http://127.0.0.1:{ports[1]}/")
                 refused.wait_for(r"camera 0 is in use by emojitui", 60)
+                elsewhere = [u for u in app.requests + refused.requests if not u.startswith(LOCAL_URLS)]
+                assert elsewhere == [], "the page loads nothing from other hosts (no web fonts, no CDNs)"
             finally:
                 browser.close()
     finally:

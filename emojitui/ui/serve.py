@@ -8,14 +8,35 @@ time (`emojitui.sources.lock`), so a second tab shows a message instead of the c
 from __future__ import annotations
 
 import logging
+import re
+import tempfile
+from pathlib import Path
 
+import textual_serve
 from textual_serve.server import Server
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+# textual-serve's page links a web font from Google: the page would reach out to the internet
+# each time it loads. Without it, the terminal uses the browser's own monospace font.
+REMOTE_STYLESHEET = re.compile(r"<link[^>]*href=\"https?://[^\"]*\"[^>]*/?>", re.DOTALL)
+
+
+def local_templates(folder: Path) -> Path:
+    """textual-serve's templates copied into `folder` with every link to another host removed."""
+    for template in (Path(textual_serve.__file__).parent / "templates").glob("*.html"):
+        (folder / template.name).write_text(REMOTE_STYLESHEET.sub("", template.read_text(encoding="utf-8")))
+    return folder
+
+
 class AppServer(Server):
-    """textual-serve's server, saying in one line where it serves, without its banner."""
+    """textual-serve's server, saying in one line where it serves, without its banner, and with a
+    page that loads nothing from other hosts."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._templates = tempfile.TemporaryDirectory(prefix="emojitui-serve-")  # removed with the server
+        super().__init__(*args, templates_path=local_templates(Path(self._templates.name)), **kwargs)
 
     def initialize_logging(self) -> None:
         super().initialize_logging()
