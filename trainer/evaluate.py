@@ -35,7 +35,11 @@ def model_probabilities(model: Path, images: np.ndarray, pixels: str = "raw") ->
 
     In chunks, so a whole training split never becomes one tensor of activations.
     """
-    runner = LiteRTModel(model)
+    return chunked_probabilities(LiteRTModel(model), images, pixels)
+
+
+def chunked_probabilities(runner: LiteRTModel, images: np.ndarray, pixels: str = "raw") -> np.ndarray:
+    """`runner.probabilities` over `images` in chunks of CHUNK faces."""
     chunks = [runner.probabilities(images[i : i + CHUNK], pixels) for i in range(0, len(images), CHUNK)]
     return np.concatenate(chunks) if chunks else np.zeros((0, runner.classes), np.float32)
 

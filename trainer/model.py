@@ -63,11 +63,11 @@ def build_model(
     return keras.Model(inputs, outputs, name="emotion")
 
 
-def _conv_bn_relu(x, filters: int, suffix: str, seed: int, regulariser) -> keras.KerasTensor:
-    """A same-padded 3x3 convolution, batch norm and ReLU, named `conv<suffix>`, `bn<suffix>`, `relu<suffix>`."""
+def _conv_bn_relu(x, filters: int, suffix: str, seed: int, regulariser, size: int = 3) -> keras.KerasTensor:
+    """A same-padded square convolution, batch norm and ReLU: `conv<suffix>`, `bn<suffix>`, `relu<suffix>`."""
     x = layers.Conv2D(
         filters,
-        3,
+        size,
         padding="same",
         use_bias=False,
         kernel_initializer=keras.initializers.HeNormal(seed=seed),
@@ -89,16 +89,7 @@ def _separable_bn_relu(x, filters: int, suffix: str, seed: int, regulariser) -> 
     )(x)
     x = layers.BatchNormalization(name=f"bn_dw{suffix}")(x)
     x = layers.ReLU(name=f"relu_dw{suffix}")(x)
-    x = layers.Conv2D(
-        filters,
-        1,
-        use_bias=False,
-        kernel_initializer=keras.initializers.HeNormal(seed=seed),
-        kernel_regularizer=regulariser,
-        name=f"conv{suffix}",
-    )(x)
-    x = layers.BatchNormalization(name=f"bn{suffix}")(x)
-    return layers.ReLU(name=f"relu{suffix}")(x)
+    return _conv_bn_relu(x, filters, suffix, seed, regulariser, size=1)
 
 
 def multiply_adds(model: keras.Model) -> int:

@@ -11,7 +11,8 @@ import numpy as np
 
 from emojitui.shared.atomic import write_bytes_atomic, write_text_atomic
 from emojitui.shared.emotions import CLASS_NAMES
-from trainer.evaluate import model_labels, model_probabilities
+from emojitui.shared.litert import LiteRTModel
+from trainer.evaluate import chunked_probabilities, model_labels
 from trainer.run_folder import RunError, RunFolder, Say, read_json
 
 
@@ -40,9 +41,9 @@ def teacher_targets(
     say(f"teacher targets from {len(teachers)} model(s), each averaged over {len(views)} views of every image")
     total = np.zeros((len(images), len(CLASS_NAMES)), np.float64)
     for teacher in teachers:
-        order = _class_order(Path(teacher))
+        order, runner = _class_order(Path(teacher)), LiteRTModel(Path(teacher))  # loaded once for all views
         for view in views:
-            total += model_probabilities(Path(teacher), np.ascontiguousarray(view))[:, order]
+            total += chunked_probabilities(runner, np.ascontiguousarray(view))[:, order]
     targets = (total / (len(views) * len(teachers))).astype(np.float32)
     buffer = io.BytesIO()
     np.save(buffer, targets)

@@ -86,17 +86,13 @@ def choose_tier(timings: Mapping[str, TierTiming], budget_ms: float, flip_averag
     if cost(accurate, wanted) <= budget_ms:
         return TierChoice("accurate", wanted, f"accurate: {cost(accurate, wanted):.1f} ms a face here ({budget})")
     flip_fits = [flip_average] if flip_average is not None else [True, False]
-    if fast is None:
-        flip = next((f for f in flip_fits if cost(accurate, f) <= budget_ms), flip_fits[-1])
-        note = "" if flip or flip_average is not None else ", no mirror averaging"
-        return TierChoice(
-            "accurate",
-            flip,
-            f"accurate{note}: needs {cost(accurate, wanted):.1f} ms a face here ({budget}); fast tier not installed",
-        )
-    flip = next((f for f in flip_fits if cost(fast, f) <= budget_ms), flip_fits[-1])
+    timing = fast if fast is not None else accurate  # the cheaper tier there is
+    flip = next((f for f in flip_fits if cost(timing, f) <= budget_ms), flip_fits[-1])
     note = "" if flip or flip_average is not None else ", no mirror averaging"
-    return TierChoice("fast", flip, f"fast{note}: accurate needs {cost(accurate, wanted):.1f} ms a face here")
+    needs = f"{cost(accurate, wanted):.1f} ms a face here"
+    if fast is None:
+        return TierChoice("accurate", flip, f"accurate{note}: needs {needs} ({budget}); fast tier not installed")
+    return TierChoice("fast", flip, f"fast{note}: accurate needs {needs}")
 
 
 def tier_path(tier: str, folder: Path | None = None) -> Path:
