@@ -3,6 +3,7 @@ user at a time (a lock per camera; a second session says so instead of opening t
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import pytest
 from rich.cells import get_character_cell_size
 
 from emojitui.sources import CameraBusy, CameraLock
+from emojitui.ui.serve import finish_app_processes
 from tests.conftest import REPO, assert_one_line_error, place, run_cli, write_video
 
 CHROMIUM = os.environ.get("EMOJITUI_CHROMIUM", "/usr/bin/chromium")
@@ -271,3 +273,21 @@ def test_the_app_in_a_browser_shows_its_panels_and_follows_the_video_and_a_secon
     for port, output in zip(ports, outputs, strict=True):
         assert f"emojitui: serving on http://127.0.0.1:{port}" in output
         assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(("command", "seconds", "returncode"), [("sleep 0.3", 10.0, 0), ("sleep 30", 0.3, -9)])
+def test_stopping_the_server_waits_for_each_app_process_and_closes_its_pipes_while_the_loop_runs(
+    command, seconds, returncode
+):
+    """What textual-serve leaves behind (a process read to its end, never waited for) is reaped here;
+    one that will not exit in time is killed."""
+
+    async def a_tab_that_has_quit() -> tuple[int | None, bool]:
+        process = await asyncio.create_subprocess_shell(
+            command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        await finish_app_processes(seconds=seconds)
+        await process.wait()
+        return process.returncode, process.stdin.is_closing()
+
+    assert asyncio.run(a_tab_that_has_quit()) == (returncode, True)

@@ -7,9 +7,12 @@ time (`emojitui.sources.lock`), so a second tab shows a message instead of the c
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 import re
 import tempfile
+from asyncio.base_subprocess import BaseSubprocessTransport
 from pathlib import Path
 
 import textual_serve
@@ -44,6 +47,29 @@ class AppServer(Server):
 
     async def on_startup(self, app) -> None:
         print(f"emojitui: serving on {self.public_url} (Ctrl+C to stop)", flush=True)
+
+    async def _make_app(self):
+        app = await super()._make_app()
+        app.on_cleanup.append(finish_app_processes)  # after the tabs' connections have closed
+        return app
+
+
+async def finish_app_processes(app=None, seconds: float = 10.0) -> None:
+    """Wait for each tab's app process to exit and close its pipes while the event loop still runs.
+
+    textual-serve asks a tab's app to quit and reads its output to the end, but neither waits for
+    the process nor closes the pipes; the garbage collector then frees them after the loop has
+    closed, which prints a traceback ("Event loop is closed") when the server stops.
+    """
+    transports = [o for o in gc.get_objects() if isinstance(o, BaseSubprocessTransport) and not o.is_closing()]
+    deadline = asyncio.get_running_loop().time() + seconds
+    for transport in transports:
+        while transport.get_returncode() is None and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        if transport.get_returncode() is None:
+            transport.kill()
+        transport.close()
+    await asyncio.sleep(0)  # let the pipes' close callbacks run
 
 
 def serve(command: str, host: str, port: int, public_url: str) -> None:
