@@ -14,7 +14,7 @@ from tests.test_trainer_data import make_folder_dataset
 from trainer.cli import main as trainer_main
 from trainer.data import load_dataset, load_wild_dev
 from trainer.evaluate import model_probabilities
-from trainer.factory import Factory, made_from
+from trainer.factory import Factory, made_from, teacher_epochs
 from trainer.recipe import RECIPES, Recipe
 from trainer.run_folder import RunError, read_json
 
@@ -107,6 +107,25 @@ def test_students_without_their_teachers_are_a_one_line_error(made, tmp_path, ca
     assert trainer_main(["factory", "--step", "student", *data]) == 1
     error = capsys.readouterr().err
     assert "teachers missing" in error and "--step teachers" in error and error.count("\n") == 1
+
+
+def test_a_teacher_cut_short_by_its_budget_gets_more_cycles_until_it_has_had_its_epochs(tmp_path):
+    data = load_dataset(make_folder_dataset(tmp_path / "fer", per_class=4))
+    said: list[str] = []
+    recipes = tiny_recipes(tmp_path / "recipes")
+    factory = Factory(data, tmp_path / "runs", tmp_path / "models", recipes, teachers=1, budget_minutes=1e-4)
+    factory.tolerance_points, factory.say = 100.0, said.append
+    teacher = factory.teacher_files()[0]
+    factory.train_teachers()
+    assert teacher_epochs(teacher) == 1, "a budget that fits one epoch of two: the teacher is written after one"
+    first = teacher.read_bytes()
+    factory.train_teachers()
+    assert "teacher 1/1: 1 of 2 epochs done; a new cycle of up to 1" in said
+    assert teacher_epochs(teacher) == 2 and teacher.read_bytes() != first
+    lineage = read_card(teacher.with_suffix(".json")).recipe["init_from"]
+    assert lineage["file"] == "teacher-1.tflite" and lineage["recipe"]["epochs_run"] == 1
+    factory.train_teachers()
+    assert said[-1] == f"teacher 1/1: {teacher} has had its 2 epochs, skipped"
 
 
 @pytest.mark.parametrize("budget", ["0", "-3", "nan", "inf", "soon"])

@@ -1,7 +1,10 @@
 """The model factory (`just train`): teachers -> students, in steps that each fit one session.
 
 1. `teachers`: K networks trained from scratch with different seeds (`recipes/teacher.json`),
-   each exported to int8 as `models/teachers/teacher-<k>.tflite` with its card;
+   each exported to int8 as `models/teachers/teacher-<k>.tflite` with its card. A CPU that fits
+   fewer epochs than the recipe's into one session's budget writes the teacher all the same; the
+   next run gives it another learning-rate cycle, from that committed file, for the epochs still
+   owed, until it has had the recipe's epochs in all;
 2. `student`: the accurate tier, trained from scratch on the teachers' ensemble averaged over
    views (`recipes/student.json`), exported as `models/emotion.tflite`;
 3. `fast`: the fast tier from the same teachers (`recipes/student-fast.json`), exported as
@@ -59,16 +62,23 @@ class Factory:
         return [self.models / "teachers" / f"teacher-{k}.tflite" for k in range(1, self.teachers + 1)]
 
     def train_teachers(self) -> None:
-        """Each missing teacher: train from scratch (or resume), export, verify, write its card."""
+        """Each teacher short of the recipe's epochs: train from scratch, or one more cycle from its
+        committed file; then export, verify and write its card."""
         base = self._recipe("teacher")
         for k, target in enumerate(self.teacher_files(), start=1):
-            if target.is_file() and not self.fresh:
-                self.say(f"teacher {k}/{self.teachers}: {target} exists, skipped")
+            label = f"teacher {k}/{self.teachers}"
+            done = 0 if self.fresh else teacher_epochs(target)
+            if done >= base.epochs:
+                self.say(f"{label}: {target} has had its {done} epochs, skipped")
                 continue
-            recipe = dataclasses.replace(base, seed=base.seed + k - 1)
-            run = self._train(recipe, self.runs / f"teacher-{k}", f"teacher {k}/{self.teachers}")
+            recipe = dataclasses.replace(base, seed=base.seed + k - 1, epochs=base.epochs - done)
+            if done:
+                self.say(f"{label}: {done} of {base.epochs} epochs done; a new cycle of up to {recipe.epochs}")
+                run = self._train(recipe, self.runs / f"teacher-{k}-after-{done}", label, init_from=target)
+            else:
+                run = self._train(recipe, self.runs / f"teacher-{k}", label)
             self._export(run, target.parent, target.stem, "teacher")
-            self.say(f"teacher {k}/{self.teachers} written: commit {target} and its card before the next step")
+            self.say(f"{label} written: commit {target} and its card before the next step")
 
     def train_student(self, step: str) -> None:
         """The accurate (`student`) or fast (`fast`) tier, distilled from all K teachers."""
@@ -103,7 +113,7 @@ class Factory:
             recipe = dataclasses.replace(recipe, budget_minutes=self.budget_minutes)
         return recipe
 
-    def _train(self, recipe: Recipe, root: Path, label: str) -> RunFolder:
+    def _train(self, recipe: Recipe, root: Path, label: str, init_from: Path | None = None) -> RunFolder:
         """Train or resume the run in `root`; a run begun with other teachers or another network starts over."""
         from trainer.train import train
 
@@ -117,7 +127,7 @@ class Factory:
                 shutil.rmtree(root)
         elif self.fresh and root.is_dir():
             shutil.rmtree(root)
-        train(self.dataset, recipe, run, resume=True, say=self.say, name=label)
+        train(self.dataset, recipe, run, resume=True, say=self.say, name=label, init_from=init_from)
         return run
 
     def _export(self, run: RunFolder, models: Path, name: str, tier: str) -> None:
@@ -128,6 +138,21 @@ class Factory:
         )
         if exported != 0:
             raise ExportError(f"cannot export {run.root} as {models / name}.tflite")
+
+
+def teacher_epochs(teacher: Path) -> int:
+    """Epochs a teacher file has had: its last cycle's, plus those of each cycle it continued; 0 if absent."""
+    if not teacher.is_file():
+        return 0
+    try:
+        recipe = read_card(card_path_for(teacher)).recipe
+    except ModelCardError as exc:
+        raise RunError(f"{teacher}: {exc}: delete the file, or pass --fresh to train it again") from None
+    epochs = 0
+    while recipe:
+        epochs += int(recipe.get("epochs_run", recipe.get("epochs", 0)))
+        recipe = recipe.get("init_from", {}).get("recipe") or {}
+    return epochs
 
 
 def made_from(model: Path, tier: str, teachers: list[Path]) -> bool:
