@@ -39,9 +39,32 @@ run *ARGS: setup-app
 train *ARGS: setup
     {{bin}}/python -m trainer factory "$@"
 
-# run the tests (those that need ../shared skip with a reason when it is absent)
+# run the tests (those that need ../shared skip with a reason when it is absent); with no ARGS, then test-graphics
 test *ARGS: setup
     {{bin}}/python -m pytest "$@"
+    @if [ $# -eq 0 ]; then just test-graphics; fi
+
+# the terminal-graphics tests again on Python 3.12 with the graphics extra (textual-image needs 3.12+), in .venv-graphics
+test-graphics *ARGS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    py=""
+    for candidate in python3.12 "$(pyenv root 2>/dev/null)"/versions/3.12*/bin/python3.12; do
+        if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null; then py=$candidate; break; fi
+    done  # (pyenv's python3.12 shim is on PATH even where 3.12 is not the selected version: it must run)
+    if [ -z "$py" ]; then echo "test-graphics: skipped: no Python 3.12"; exit 0; fi
+    venv=.venv-graphics
+    if ! [ -f $venv/.stamp ] || [ pyproject.toml -nt $venv/.stamp ]; then
+        start=$(date +%s)
+        [ -x $venv/bin/python ] || "$py" -m venv $venv
+        $venv/bin/python -m pip install --quiet --upgrade pip
+        # of the dev extra only pytest and pytest-asyncio, at its pins: Playwright, ruff and the rest would double the setup
+        tools=$($venv/bin/python -c 'import tomllib; dev = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["dev"]; print(*(r for r in dev if r.split(">")[0] in ("pytest", "pytest-asyncio")))')
+        $venv/bin/python -m pip install --quiet -e '.[graphics]' $tools
+        touch $venv/.stamp
+        echo "test-graphics: $venv set up in $(( $(date +%s) - start ))s"
+    fi
+    $venv/bin/python -m pytest tests/test_graphics.py "$@"
 
 # download (not install) the runtime as aarch64 wheels for Raspberry Pi OS bookworm and trixie; --emulate: run it on an emulated Pi (root, ~10 min)
 check-pi *ARGS: setup-app

@@ -11,6 +11,7 @@ import signal
 import socket
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from emojitui.engine.settings import EngineConfig
 from emojitui.options import (
@@ -21,11 +22,14 @@ from emojitui.options import (
     build_parser,
     build_render_parser,
     build_serve_parser,
-    check_numbers,
+    check_values,
 )
 from emojitui.shared import locations, output
 from emojitui.shared.errors import UserError
 from emojitui.shared.signals import QUIT_SIGNALS
+
+if TYPE_CHECKING:
+    from emojitui.engine.emoji_table import AppConfig
 
 NO_CAMERA_NOTICE = "no camera found; running the built-in demo (pass --source to choose)"
 
@@ -36,22 +40,22 @@ def main(argv: list[str] | None = None) -> int:
         output.check_open()
         if argv[:1] == ["bench"]:
             args = build_bench_parser().parse_args(argv[1:])
-            check_numbers(args)
+            check_values(args)
             return _bench(args)
         if argv[:1] == ["history"]:
             return _history(build_history_parser().parse_args(argv[1:]))
         if argv[:1] == ["render"]:
             args = build_render_parser().parse_args(argv[1:])
-            check_numbers(args)
+            check_values(args)
             return _render(args)
         if argv[:1] == ["calibrate"]:
             args = build_calibrate_parser().parse_args(argv[1:])
-            check_numbers(args)
+            check_values(args)
             return _calibrate(args)
         if argv[:1] == ["serve"]:
             return _serve(*build_serve_parser().parse_known_args(argv[1:]))
         args = build_parser().parse_args(argv)
-        check_numbers(args)
+        check_values(args)
         return _run(args)
     except UserError as exc:
         if _served():  # a browser tab shows no stderr: the message gets a screen of its own
@@ -150,8 +154,24 @@ def _history_for(args: argparse.Namespace, source_name: str, started: float):
         ) from None
 
 
+def _graphics(args: argparse.Namespace, config: AppConfig) -> str:
+    """How the preview is drawn: --graphics, else [display] graphics, else half-blocks ("off"). Asked of the
+    terminal now, before the app reads the keyboard; never in a browser tab, which draws no terminal graphics."""
+    if args.graphics:
+        mode, origin = args.graphics, f"--graphics {args.graphics}"
+    else:
+        mode = config.graphics or "off"
+        origin = f'[display] graphics = "{mode}" in {args.config or locations.config_path()}'
+    if mode == "off" or _served():
+        return "off"
+    from emojitui.ui.graphics import resolve
+
+    return resolve(mode, origin)
+
+
 def _run(args: argparse.Namespace) -> int:
     models = _models(args)  # the model first: a bad model is reported before the camera opens
+    graphics = "off" if args.image or args.headless else _graphics(args, models[1])
     if args.image:
         from emojitui.api import Analyzer
         from emojitui.headless import image_report
@@ -182,6 +202,7 @@ def _run(args: argparse.Namespace) -> int:
         snapshot_dir=args.snapshot_dir or locations.snapshot_dir(),
         show_preview=not args.no_preview,
         notice=NO_CAMERA_NOTICE if is_demo else "",
+        graphics=graphics,
     )
     app.run()
     summary = session.close()  # closed already by the app's quit: the same summary
@@ -210,9 +231,11 @@ def _serve(args: argparse.Namespace, app_argv: list[str]) -> int:
     if app_argv[:1] and app_argv[0] in SUBCOMMANDS:
         raise UserError(f"serve runs the app: `{app_argv[0]}` cannot follow it")
     app_args = build_parser().parse_args(app_argv)
-    check_numbers(app_args)
+    check_values(app_args)
     if app_args.headless or app_args.image:
         raise UserError("serve runs the app: --headless and --image have no screen to serve")
+    if app_args.graphics in ("kitty", "sixel"):
+        raise UserError(f"serve: a browser draws no terminal graphics: drop --graphics {app_args.graphics}")
     if not 1 <= args.port <= 65535:
         raise UserError(f"--port {args.port} must be from 1 to 65535")
     _engine(app_args)  # a bad model or config is reported now, not in each browser tab

@@ -1,5 +1,5 @@
 """The command line's options: every parser of `emojitui` and its subcommands, and the one
-check of their numeric values. What the commands do is `emojitui.cli`."""
+check of their values (numbers in range, choices among theirs). What the commands do is `emojitui.cli`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from emojitui import __version__
-from emojitui.engine.settings import EngineConfig
+from emojitui.engine.settings import GRAPHICS, EngineConfig
 from emojitui.shared.errors import UserError
 
 EXAMPLES = """examples:
@@ -35,6 +35,10 @@ NUMERIC_LIMITS: dict[str, tuple[float, float]] = {
     "seconds": (0.01, 86400.0),  # render
     "width": (16, 16384),  # render
     "countdown": (0.0, 60.0),  # calibrate
+}
+# ... and of options with a fixed set of values: option -> the values (argparse's `choices` would print the usage too).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "graphics": GRAPHICS,
 }
 
 
@@ -134,6 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--history-dir", type=Path, default=None, help="where session history files go")
     parser.add_argument("--no-history", action="store_true", help="do not write a history file")
     parser.add_argument("--no-preview", action="store_true", help="start with the camera preview hidden")
+    parser.add_argument(
+        "--graphics",
+        default=None,
+        metavar="|".join(GRAPHICS),
+        help="draw the preview as a real picture: kitty (kitty's graphics protocol: kitty, Ghostty), sixel (foot, "
+        "WezTerm, iTerm2, Konsole), auto (what the terminal says it draws, else half-blocks) or off (half-blocks, "
+        "the default); needs the graphics extra on Python 3.12+; also [display] graphics in the config",
+    )
     _add_engine_options(parser)
     return parser
 
@@ -200,13 +212,21 @@ def build_history_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def check_numbers(args: argparse.Namespace) -> None:
-    """Every numeric option within its limits (and finite), else one UserError naming it."""
+def check_values(args: argparse.Namespace) -> None:
+    """Every numeric option within its limits (and finite) and every choice one of its values, else one
+    UserError naming it."""
     for name, (lowest, highest) in NUMERIC_LIMITS.items():
         value = getattr(args, name, None)
         if value is not None and not lowest <= value <= highest:
-            option = "--" + name.replace("_", "-")
-            raise UserError(f"{option} must be a number from {lowest} to {highest}, got {value}")
+            raise UserError(f"{_option(name)} must be a number from {lowest} to {highest}, got {value}")
+    for name, values in CHOICES.items():
+        value = getattr(args, name, None)
+        if value is not None and value not in values:
+            raise UserError(f"{_option(name)} must be one of {', '.join(values)}, got {value!r}")
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 def build_serve_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""The optional config file: which emoji each class shows (and its alternatives), and the model tier.
+"""The optional config file: which emoji each class shows (and its alternatives), the model tier, and
+whether the camera preview is drawn with terminal graphics.
 
     # ~/.config/emojitui/config.toml
     [emoji]
@@ -7,6 +8,9 @@
 
     [model]
     tier = "fast"           # pin a tier: "accurate", "fast" or "auto" (the default); --model overrides
+
+    [display]
+    graphics = "auto"       # the preview as a real image: "auto", "kitty", "sixel" or "off" (the default)
 
 Unknown classes, keys, wrong types and values that are not a short emoji (control characters,
 escape sequences, more than 16 characters) are one-line errors naming the file: a config
@@ -19,17 +23,18 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emojitui.engine.settings import TIERS
+from emojitui.engine.settings import GRAPHICS, TIERS
 from emojitui.shared.emotions import CLASS_NAMES, DEFAULT_EMOJI, EmojiChoice, emoji_problem
 from emojitui.shared.errors import UserError
 
 
 @dataclass(slots=True)
 class AppConfig:
-    """What the config file sets: the emoji table and, when pinned, the model tier."""
+    """What the config file sets: the emoji table and, when set, the model tier and the preview's graphics."""
 
     emoji: dict[str, EmojiChoice] = field(default_factory=lambda: dict(DEFAULT_EMOJI))
     model_tier: str | None = None
+    graphics: str | None = None
 
 
 def load_emoji_table(path: Path | None, required: bool = False) -> dict[str, EmojiChoice]:
@@ -74,14 +79,20 @@ def load_config(path: Path | None, required: bool = False) -> AppConfig:
                 raise UserError(f"config file {path}: [emoji] {name} {problem}: use an emoji")
         rest = [c for c in (*choices[1:], *table[name].all) if c != choices[0]]
         table[name] = EmojiChoice(choices[0], tuple(dict.fromkeys(rest))[:4])
-    model = raw.get("model", {})
-    if not isinstance(model, dict):
-        raise UserError(f"config file {path}: `model` must be a table ([model] with tier = ...)")
-    for key in model:
-        if key != "tier":
-            raise UserError(f"config file {path}: unknown key {key!r} in [model] (only tier)")
-    tier = model.get("tier")
-    if tier is not None and tier not in TIERS:
-        raise UserError(f"config file {path}: [model] tier must be one of {', '.join(TIERS)}, not {tier!r}")
-    config.model_tier = tier
+    config.model_tier = _choice(raw, path, "model", "tier", TIERS)
+    config.graphics = _choice(raw, path, "display", "graphics", GRAPHICS)
     return config
+
+
+def _choice(raw: dict, path: Path, section: str, key: str, values: tuple[str, ...]) -> str | None:
+    """`[section] key`, the only key of its table, one of `values` (None when absent)."""
+    table = raw.get(section, {})
+    if not isinstance(table, dict):
+        raise UserError(f"config file {path}: `{section}` must be a table ([{section}] with {key} = ...)")
+    for name in table:
+        if name != key:
+            raise UserError(f"config file {path}: unknown key {name!r} in [{section}] (only {key})")
+    value = table.get(key)
+    if value is not None and value not in values:
+        raise UserError(f"config file {path}: [{section}] {key} must be one of {', '.join(values)}, not {value!r}")
+    return value

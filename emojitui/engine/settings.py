@@ -14,6 +14,7 @@ from emojitui.engine.smoothing import SmoothingConfig
 FER_CROP_SCALE = 1.12
 FER_CROP_SHIFT_UP = 0.06
 TIERS = ("auto", "accurate", "fast")  # --model and [model] tier; `emojitui.engine.tiers` resolves them
+GRAPHICS = ("auto", "kitty", "sixel", "off")  # --graphics and [display] graphics; `emojitui.ui.graphics` resolves them
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from emojitui.shared.errors import UserError
 from emojitui.shared.signals import QUIT_SIGNALS
 from emojitui.sources import FrameSource
 from emojitui.sources.capture import LatestFrameCapture
+from emojitui.ui.graphics import GraphicsPreview
 from emojitui.ui.help import HelpScreen
 from emojitui.ui.keys import bindings
 from emojitui.ui.layout import is_wide, preview_size
@@ -52,8 +53,10 @@ class EmojiApp(App[int]):
         snapshot_dir: Path | None = None,
         show_preview: bool = True,
         notice: str = "",
+        graphics: str = "off",
     ) -> None:
         super().__init__()
+        self.graphics = graphics  # "kitty" or "sixel": the preview as a real picture (`emojitui.ui.graphics.resolve`)
         self.session, self.source, self.demo = session, source, demo
         self.snapshot_dir = snapshot_dir or Path.cwd()
         self.want_preview = show_preview
@@ -82,7 +85,7 @@ class EmojiApp(App[int]):
                 yield EmojiPanel(id="emoji")
                 yield ProbabilityBars(id="bars")
             with Container(id="picture"):
-                yield Preview(id="preview")
+                yield GraphicsPreview(self.graphics, id="preview") if self.graphics != "off" else Preview(id="preview")
                 yield HistoryPanel(id="history")
         yield Static(id="too-small")
         yield StatusBar(id="status")

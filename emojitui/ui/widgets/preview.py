@@ -29,9 +29,15 @@ class Preview(Panel):
         self._shown = (image, faces, selected)
         columns, rows = max(4, self.size.width), max(2, self.size.height)  # inside the border
         small = fit_image(image, columns, rows)
-        scale = small.shape[1] / image.shape[1]
-        for face in faces:
-            x, y, w, h = (round(v * scale) for v in face.box.as_ints())
-            colour = hex_to_bgr(CLASS_COLOURS.get(face.label, "#ffffff"))
-            cv2.rectangle(small, (x, y), (x + w, y + h), colour if face.id == selected else (200, 200, 200), 1)
+        draw_faces(small, faces, selected, small.shape[1] / image.shape[1])
         self.update(HalfBlockImage(bgr_to_rgba(small)))
+
+
+def draw_faces(
+    image: np.ndarray, faces: list[FaceResult], selected: int | None, scale: float, thickness: int = 1
+) -> None:
+    """Box each face on `image`, a frame scaled by `scale`: the selected one in its emotion's colour."""
+    for face in faces:
+        x, y, w, h = (round(v * scale) for v in face.box.as_ints())
+        colour = hex_to_bgr(CLASS_COLOURS.get(face.label, "#ffffff"))
+        cv2.rectangle(image, (x, y), (x + w, y + h), colour if face.id == selected else (200, 200, 200), thickness)
