@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -165,7 +166,8 @@ def export_and_report(
         }
         | ({"val_int8": int8_val} if not shipped else {})
         | ({"wild_dev_int8": _wild_summary(wild)} if wild else {}),
-        recipe=recipe.as_dict() | {"epochs_run": state.get("epoch"), "best_epoch": state.get("best_epoch")},
+        recipe=recipe.as_dict()
+        | {"epochs_run": state.get("epoch"), "best_epoch": state.get("best_epoch"), "commit": source_commit()},
         data={
             "source": "FER-2013 (Goodfellow et al. 2013)",
             "split_rule": dataset.split_rule,
@@ -207,6 +209,17 @@ def _wild_summary(report: dict) -> dict:
         "predicted": dict(zip(CLASS_NAMES, predicted.tolist(), strict=True)),
         "labelled": dict(zip(CLASS_NAMES, actual.tolist(), strict=True)),
     }
+
+
+def source_commit() -> str | None:
+    """The trainer's git commit (with `+changes` when the tree differs from it): which code made a model."""
+    try:
+        git = ["git", "-C", str(Path(__file__).parent)]
+        commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None  # not a git checkout (an installed package)
+    return commit + ("+changes" if dirty.stdout.strip() else "")
 
 
 def teacher_record(path: Path) -> dict:

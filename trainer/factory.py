@@ -30,6 +30,9 @@ from trainer.recipe import RECIPES, Recipe
 from trainer.run_folder import RunError, RunFolder, Say, read_json
 
 STEPS = ("teachers", "student", "fast", "export")
+# A teacher with this share of its recipe's epochs is finished: a cycle of the few epochs still
+# owed would restart the learning rate at its peak and end below where the teacher stands.
+FINISHED_SHARE = 0.9
 # step -> (recipe, shipped file name, tier)
 STUDENTS = {"student": ("student", "emotion", "accurate"), "fast": ("student-fast", "emotion-fast", "fast")}
 
@@ -68,7 +71,7 @@ class Factory:
         for k, target in enumerate(self.teacher_files(), start=1):
             label = f"teacher {k}/{self.teachers}"
             done = 0 if self.fresh else teacher_epochs(target)
-            if done >= base.epochs:
+            if done >= base.epochs * FINISHED_SHARE:
                 self.say(f"{label}: {target} has had its {done} epochs, skipped")
                 continue
             recipe = dataclasses.replace(base, seed=base.seed + k - 1, epochs=base.epochs - done)
