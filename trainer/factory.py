@@ -26,7 +26,7 @@ from pathlib import Path
 
 from emojitui.shared.model_card import ModelCardError, card_path_for, read_card
 from trainer.data import Dataset, Split
-from trainer.recipe import RECIPES, Recipe
+from trainer.recipe import RECIPES, Recipe, epochs_in_all
 from trainer.run_folder import RunError, RunFolder, Say, read_json
 
 STEPS = ("teachers", "student", "fast", "export")
@@ -151,11 +151,7 @@ def teacher_epochs(teacher: Path) -> int:
         recipe = read_card(card_path_for(teacher)).recipe
     except ModelCardError as exc:
         raise RunError(f"{teacher}: {exc}: delete the file, or pass --fresh to train it again") from None
-    epochs = 0
-    while recipe:
-        epochs += int(recipe.get("epochs_run", recipe.get("epochs", 0)))
-        recipe = recipe.get("init_from", {}).get("recipe") or {}
-    return epochs
+    return epochs_in_all(recipe)
 
 
 def made_from(model: Path, tier: str, teachers: list[Path]) -> bool:

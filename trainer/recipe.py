@@ -155,3 +155,13 @@ _FIELD_SHAPES = {
     ),
     "init_from": ("an object", lambda v: isinstance(v, dict)),
 }
+
+
+def epochs_in_all(card_recipe: dict) -> int:
+    """Epochs behind a model, from its card's recipe: its run's, plus those of each run it was
+    fine-tuned from (`init_from`), and theirs."""
+    epochs = 0
+    while card_recipe:
+        epochs += int(card_recipe.get("epochs_run", card_recipe.get("epochs", 0)))
+        card_recipe = card_recipe.get("init_from", {}).get("recipe") or {}
+    return epochs

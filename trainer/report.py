@@ -7,6 +7,7 @@ from pathlib import Path
 from emojitui.shared.atomic import write_text_atomic
 from emojitui.shared.emotions import DEFAULT_EMOJI
 from emojitui.shared.model_card import ModelCard, ModelCardError, read_card
+from trainer.recipe import epochs_in_all
 
 SHIPPED = (("emotion", "accurate"), ("emotion-fast", "fast"))
 
@@ -54,19 +55,28 @@ PrivateTest was read once per export; models were chosen on PublicTest.
 {"".join(model_section(card) for card in cards)}"""
 
 
+def _cycles(recipe: dict) -> str:
+    """`93: 45 of 45 + 48 of 53`: a teacher's epochs in all and in each learning-rate cycle."""
+    total, cycles = epochs_in_all(recipe), []
+    while recipe:
+        cycles.insert(0, f"{recipe.get('epochs_run', recipe.get('epochs'))} of {recipe.get('epochs')}")
+        recipe = recipe.get("init_from", {}).get("recipe") or {}
+    return f"{total}: " + " + ".join(cycles)
+
+
 def _teachers_section(teachers: list[ModelCard]) -> str:
     if not teachers:
         return ""
     rows = "\n".join(
         f"| `teachers/{t.name}.tflite` | {t.metrics['val_int8_accuracy'] * 100:.2f}% | {_wild(t)} "
-        f"| {t.recipe.get('seed')} | {t.recipe.get('epochs_run')} of {t.recipe.get('epochs')} "
+        f"| {t.recipe.get('seed')} | {_cycles(t.recipe)} "
         f"| {t.metrics['multiply_adds'] / 1e6:.1f}M |"
         for t in teachers
     )
     return f"""
 ## Teachers
 
-| file | PublicTest int8 | wild-dev balanced | seed | epochs run | compute |
+| file | PublicTest int8 | wild-dev balanced | seed | epochs (each cycle's run of planned) | compute |
 |---|---|---|---|---|---|
 {rows}
 """
