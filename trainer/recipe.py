@@ -157,11 +157,17 @@ _FIELD_SHAPES = {
 }
 
 
-def epochs_in_all(card_recipe: dict) -> int:
-    """Epochs behind a model, from its card's recipe: its run's, plus those of each run it was
-    fine-tuned from (`init_from`), and theirs."""
-    epochs = 0
+def cycles(card_recipe: dict) -> list[tuple[int, int]]:
+    """(epochs run, epochs planned) of each run behind a model, first first: from its card's
+    recipe, the run itself and each run it was fine-tuned from (`init_from`), and theirs."""
+    runs = []
     while card_recipe:
-        epochs += int(card_recipe.get("epochs_run", card_recipe.get("epochs", 0)))
+        planned = int(card_recipe.get("epochs", 0))
+        runs.insert(0, (int(card_recipe.get("epochs_run", planned)), planned))
         card_recipe = card_recipe.get("init_from", {}).get("recipe") or {}
-    return epochs
+    return runs
+
+
+def epochs_in_all(card_recipe: dict) -> int:
+    """Epochs behind a model: those of every run in its lineage."""
+    return sum(run for run, _ in cycles(card_recipe))

@@ -7,7 +7,7 @@ from pathlib import Path
 from emojitui.shared.atomic import write_text_atomic
 from emojitui.shared.emotions import DEFAULT_EMOJI
 from emojitui.shared.model_card import ModelCard, ModelCardError, read_card
-from trainer.recipe import epochs_in_all
+from trainer.recipe import cycles, epochs_in_all
 
 SHIPPED = (("emotion", "accurate"), ("emotion-fast", "fast"))
 
@@ -57,11 +57,7 @@ PrivateTest was read once per export; models were chosen on PublicTest.
 
 def _cycles(recipe: dict) -> str:
     """`93: 45 of 45 + 48 of 53`: a teacher's epochs in all and in each learning-rate cycle."""
-    total, cycles = epochs_in_all(recipe), []
-    while recipe:
-        cycles.insert(0, f"{recipe.get('epochs_run', recipe.get('epochs'))} of {recipe.get('epochs')}")
-        recipe = recipe.get("init_from", {}).get("recipe") or {}
-    return f"{total}: " + " + ".join(cycles)
+    return f"{epochs_in_all(recipe)}: " + " + ".join(f"{run} of {planned}" for run, planned in cycles(recipe))
 
 
 def _teachers_section(teachers: list[ModelCard]) -> str:
