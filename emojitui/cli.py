@@ -108,6 +108,7 @@ def _engine(args: argparse.Namespace, models=None, fps: float = 30.0, detection:
     engine_config = EngineConfig(
         detect_width=args.detect_width,
         detect_every=args.detect_every,
+        full_scan_seconds=args.full_scan_seconds,
         smoothing=SmoothingConfig(time_constant=args.smooth_time, margin=args.smooth_margin),
         detection="inline" if args.detect_inline else detection,
     )

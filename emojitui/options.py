@@ -30,6 +30,7 @@ NUMERIC_LIMITS: dict[str, tuple[float, float]] = {
     "threads": (1, 256),
     "detect_width": (80, 16384),
     "detect_every": (1, 1000),
+    "full_scan_seconds": (0.0, 3600.0),
     "smooth_time": (0.0, 60.0),
     "smooth_margin": (0.0, 1.0),
     "seconds": (0.01, 86400.0),  # render
@@ -85,6 +86,13 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         default=defaults.detect_every,
         help="start a detection at most every N frames, track between; detection runs on its own thread "
         "and no frame waits for it (default %(default)s)",
+    )
+    group.add_argument(
+        "--full-scan-seconds",
+        type=float,
+        default=defaults.full_scan_seconds,
+        help="search the whole frame for new faces at least this often; in between, detections search only "
+        "around the faces already tracked, for a fraction of the cost (default %(default)s; 0: always the whole frame)",
     )
     group.add_argument(
         "--detect-inline",

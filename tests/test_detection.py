@@ -1,9 +1,10 @@
 """Detection off the frame path: the real dlib detector on its own thread, real videos, the real app.
 
-A face that appears mid-video is found within one detection period, ids survive, stopping joins
-the thread, and a detector that raises surfaces as an error (in the engine, the CLI and the app),
-never as a hang. Timings stay out of the asserts: the pipelined mode is deterministic, and the
-live mode is checked on frame counts with generous bounds.
+A face that appears mid-video is found within one detection period, one that joins a tracked
+face within the full-scan period, ids survive, stopping joins the thread, and a detector that
+raises surfaces as an error (in the engine, the CLI and the app), never as a hang. Timings stay
+out of the asserts: the pipelined mode is deterministic, and the live mode is checked on frame
+counts with generous bounds.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 
 from emojitui.engine.detection import DetectionFailed
 from emojitui.engine.engine import Engine
-from emojitui.engine.faces import FaceDetector
+from emojitui.engine.faces import FaceDetector, Scan
 from emojitui.engine.settings import EngineConfig
 from emojitui.session.session import Session
 from emojitui.shared.locations import DEMO_DIR
@@ -26,6 +27,7 @@ from tests.conftest import place, write_video
 
 EVERY = 3
 APPEARS = 30  # the frame the face first shows in
+JOINS = APPEARS + 1  # a second face joins just after a full scan (the default's are at 0 and 1 s): the longest wait
 
 
 class FailingDetector(FaceDetector):
@@ -35,11 +37,23 @@ class FailingDetector(FaceDetector):
         super().__init__(400)
         self.calls, self.fails_at = 0, fails_at
 
-    def detect(self, grey):
+    def detect(self, grey, scan=None):
         self.calls += 1
         if self.calls >= self.fails_at:
             raise RuntimeError("HOG exploded")
-        return super().detect(grey)
+        return super().detect(grey, scan)
+
+
+class RecordingDetector(FaceDetector):
+    """The real detector, which also keeps what each detection searched."""
+
+    def __init__(self) -> None:
+        super().__init__(400)
+        self.scans: list[Scan] = []
+
+    def detect(self, grey, scan=None):
+        self.scans.append(scan or self.full_scan(grey.shape[1], grey.shape[0]))
+        return super().detect(grey, scan)
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +64,24 @@ def appearing_frames() -> list[np.ndarray]:
     return [empty.copy() for _ in range(APPEARS)] + [place(photo, dx=2 * n - 40) for n in range(60)]
 
 
-def thread_engine(classifier, mode: str) -> Engine:
-    return Engine(classifier, EngineConfig(detect_every=EVERY, detection=mode))
+@pytest.fixture(scope="module")
+def joining_frames() -> list[np.ndarray]:
+    """A face in view from the start, moving; from frame JOINS a second, smaller one (farther
+    from the camera, near the smallest size a full scan finds) stands in the far corner."""
+    near = cv2.resize(cv2.imread(str(DEMO_DIR / "02-obama.jpg")), None, fx=1.5, fy=1.5)
+    far = cv2.resize(cv2.imread(str(DEMO_DIR / "01-alex-lacamoire.jpg")), None, fx=0.8, fy=0.8)
+    frames = []
+    for n in range(JOINS + 45):
+        frame = np.full((480, 640, 3), 30, np.uint8)
+        frame[: near.shape[0], n : n + near.shape[1]] = near
+        if n >= JOINS:
+            frame[480 - far.shape[0] :, 640 - far.shape[1] :] = far
+        frames.append(frame)
+    return frames
+
+
+def thread_engine(classifier, mode: str, **config) -> Engine:
+    return Engine(classifier, EngineConfig(detect_every=EVERY, detection=mode, **config))
 
 
 def test_pipelined_finds_a_face_that_appears_within_one_detection_period_and_keeps_its_id(classifier, appearing_frames):
@@ -70,6 +100,36 @@ def test_pipelined_finds_a_face_that_appears_within_one_detection_period_and_kee
     finally:
         again.close()
     assert [len(r.faces) for r in repeat] == [len(r.faces) for r in results], "pipelined output is deterministic"
+
+
+@pytest.mark.parametrize("mode", ["pipelined", "inline"])
+def test_a_face_that_joins_a_tracked_one_is_found_within_the_full_scan_period(classifier, joining_frames, mode):
+    engine = thread_engine(classifier, mode)
+    engine.detector = RecordingDetector()
+    try:
+        results = [engine.process(Frame(image, n / 30, n)) for n, image in enumerate(joining_frames)]
+    finally:
+        engine.close()
+    scans = engine.detector.scans
+    assert all(len(r.faces) == 1 for r in results[:JOINS]) and results[0].faces[0].id == 1
+    assert any(not s.full and s.factor < scans[0].factor for s in scans), "the tracked face re-found at a coarser scale"
+    assert not any(s.full for s in scans[1:4]), "no full scan in the first full-scan period but the first"
+    period = round(engine.config.full_scan_seconds * 30)
+    found = next(n for n, r in enumerate(results) if len(r.faces) == 2)
+    assert JOINS < found <= JOINS + period + 2 * EVERY, "at the next full scan, applied one period later"
+    assert all([f.id for f in r.faces] == [1, 2] for r in results[found:]), "both tracked, the first keeps its id"
+
+
+def test_with_full_scans_only_a_joining_face_is_found_within_one_detection_period(classifier, joining_frames):
+    engine = thread_engine(classifier, "pipelined", full_scan_seconds=0)
+    engine.detector = RecordingDetector()
+    try:
+        results = [engine.process(Frame(image, n / 30, n)) for n, image in enumerate(joining_frames)]
+    finally:
+        engine.close()
+    assert all(s.full for s in engine.detector.scans)
+    found = next(n for n, r in enumerate(results) if len(r.faces) == 2)
+    assert JOINS < found <= JOINS + 2 * EVERY
 
 
 def test_live_thread_finds_the_face_without_any_frame_waiting_and_keeps_its_id(classifier, appearing_frames):

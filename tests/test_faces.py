@@ -1,10 +1,22 @@
 """Face detection on real photos with real dlib; tracking ids; FER-style crops."""
 
+import math
+
 import cv2
 import numpy as np
 import pytest
 
-from emojitui.engine.faces import Box, FaceDetector, FaceTracker, crop_face
+from emojitui.engine.faces import (
+    PYRAMID_STEP,
+    REFIND_SIZE,
+    Box,
+    FaceDetector,
+    FaceTracker,
+    Scan,
+    crop_face,
+)
+from emojitui.shared.locations import DEMO_DIR
+from tests.conftest import place
 
 
 def grey(path):
@@ -26,6 +38,33 @@ def test_one_face_at_every_resolution_in_original_pixels(photos):
         sizes[name] = boxes[0].w / image.shape[1]
     # The same face is the same fraction of the frame whatever the resolution.
     assert max(sizes.values()) - min(sizes.values()) < 0.05
+
+
+def test_a_scan_around_tracked_faces_leaves_them_room_and_is_never_finer_than_a_full_scan():
+    detector = FaceDetector(400)
+    full = detector.full_scan(640, 480)
+    assert full == Scan(0, 0, 640, 480, 400 / 640, full=True)
+    assert detector.around([], 640, 480) == full
+    near = detector.around([Box(200, 100, 300, 300)], 640, 480)
+    levels = round(math.log(near.factor / full.factor, PYRAMID_STEP))
+    assert not near.full and levels > 0 and near.factor == pytest.approx(full.factor * PYRAMID_STEP**levels)
+    assert 300 * near.factor >= REFIND_SIZE > 300 * near.factor * PYRAMID_STEP, "the coarsest level that finds it"
+    assert near.left < 200 and near.top < 100 and near.right > 500 and near.bottom > 400, "room to move"
+    with_far = detector.around([Box(200, 100, 300, 300), Box(20, 10, 100, 100)], 640, 480)
+    assert with_far.factor == full.factor, "a small face needs the full scan's scale, and gets no finer"
+    assert (with_far.left, with_far.top, with_far.right, with_far.bottom) == (0, 0, 590, 480), "clipped to the frame"
+    gone = detector.around([Box(-300, 100, 100, 100)], 640, 480)
+    assert gone.right == 0 and detector.detect(np.zeros((480, 640), np.uint8), gone) == [], "off the frame: nothing"
+
+
+def test_a_face_is_found_again_around_its_box_at_a_coarser_scale():
+    frame = cv2.cvtColor(place(cv2.imread(str(DEMO_DIR / "02-obama.jpg")), dx=30), cv2.COLOR_BGR2GRAY)
+    detector = FaceDetector(400)
+    [box] = detector.detect(frame)
+    scan = detector.around([box], 640, 480)
+    assert scan.factor < 0.7 * detector.full_scan(640, 480).factor
+    [again] = detector.detect(frame, scan)
+    assert again.iou(box) > 0.6, "the same face (box sizes come in steps of 1.2, a step apart is 0.69)"
 
 
 def test_no_face_in_a_blank_frame():

@@ -8,10 +8,10 @@ A detector exception is kept and raised by the next `take` or `wait` in the engi
 `DetectionFailed`, so it surfaces as an error instead of a thread that silently died.
 
     worker = DetectionThread(FaceDetector(400)); worker.start()
-    worker.submit(frame_index, grey)      # False while a detection is in flight
-    worker.take()                         # (frame_index, boxes) once, or None
-    worker.wait(timeout)                  # block for the one in flight (files: deterministic results)
-    worker.stop()                         # joins the thread
+    worker.submit(frame_index, grey, scan)  # False while a detection is in flight (scan None: full)
+    worker.take()                           # (frame_index, boxes) once, or None
+    worker.wait(timeout)                    # block for the one in flight (files: deterministic results)
+    worker.stop()                           # joins the thread
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections import deque
 
 import numpy as np
 
-from emojitui.engine.faces import Box, FaceDetector
+from emojitui.engine.faces import Box, FaceDetector, Scan
 from emojitui.shared.errors import UserError
 
 
@@ -40,7 +40,7 @@ class DetectionThread(threading.Thread):
         super().__init__(name="emojitui-detection", daemon=True)
         self.detector = detector
         self._condition = threading.Condition()
-        self._job: tuple[int, int, np.ndarray] | None = None  # (generation, frame index, grey)
+        self._job: tuple[int, int, np.ndarray, Scan | None] | None = None  # (generation, frame index, grey, scan)
         self._done: tuple[int, int, list[Box]] | None = None
         self._error: BaseException | None = None
         self._busy = False
@@ -55,13 +55,13 @@ class DetectionThread(threading.Thread):
         with self._condition:
             return self._busy or self._job is not None
 
-    def submit(self, index: int, grey: np.ndarray) -> bool:
-        """Queue `grey` (frame `index`) unless a detection is already queued or running."""
+    def submit(self, index: int, grey: np.ndarray, scan: Scan | None = None) -> bool:
+        """Queue `grey` (frame `index`; searched as `scan` says) unless a detection is already queued or running."""
         with self._condition:
             self._raise_error()
             if self._busy or self._job is not None or self._stopping:
                 return False
-            self._job = (self.generation, index, grey)
+            self._job = (self.generation, index, grey, scan)
             self._condition.notify_all()
             return True
 
@@ -97,11 +97,11 @@ class DetectionThread(threading.Thread):
                 self._condition.wait_for(lambda: self._stopping or self._job is not None)
                 if self._stopping:
                     return
-                generation, index, grey = self._job
+                generation, index, grey, scan = self._job
                 self._job, self._busy = None, True
             started = time.thread_time()  # CPU time: on a shared core, wall time would count the frame loop too
             try:
-                boxes = self.detector.detect(grey)
+                boxes = self.detector.detect(grey, scan)
             except Exception as exc:
                 with self._condition:
                     self._error, self._busy = exc, False
@@ -118,6 +118,10 @@ class DetectionThread(threading.Thread):
     def median_ms(self) -> float | None:
         """Median CPU milliseconds of the recent detections (None before the first)."""
         return statistics.median(self._times_ms) if self._times_ms else None
+
+    def mean_ms(self) -> float | None:
+        """Mean CPU milliseconds of the recent detections: full scans and re-findings mixed, what they cost together."""
+        return statistics.fmean(self._times_ms) if self._times_ms else None
 
     def _pending(self) -> bool:
         return self._busy or self._job is not None

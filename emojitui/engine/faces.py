@@ -1,14 +1,19 @@
 """Faces: dlib HOG detection on a downscaled grey frame, tracking ids, FER-style crops.
 
-Detection is the expensive stage, so it runs every `detect_every` frames on a copy scaled to
-`detect_width`; in between, tracked boxes carry forward with their recent velocity. Boxes are
-widened to match FER-2013's framing before cropping, measured by running the detector on
+Detection is the expensive stage, so it runs every `detect_every` frames; in between, tracked
+boxes carry forward with their recent velocity. A detection is a `Scan`: either the whole frame
+scaled to `detect_width` (finds any face down to the smallest size), or only the region around
+the faces already tracked, at the coarsest scale that still finds them, which re-finds them for
+a fraction of the cost (the engine decides which; docs/model-history.md has the figures). Boxes
+are widened to match FER-2013's framing before cropping, measured by running the detector on
 PublicTest faces: the FER crop is about 1.07-1.16x the dlib box and centred 6% higher.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -16,6 +21,14 @@ import dlib
 import numpy as np
 
 from emojitui.engine.settings import FER_CROP_SCALE, FER_CROP_SHIFT_UP
+
+# Re-finding tracked faces (docs/model-history.md, "How the app's defaults were chosen"): dlib's
+# smallest box is 73 px at detection scale and it misses faces much below 60 px, so the smallest
+# tracked face is searched at 80-96 px; the region is each face's box widened by REFIND_MARGIN of
+# its size on every side, room for the motion the tracker did not predict.
+REFIND_SIZE = 80
+REFIND_MARGIN = 0.3
+PYRAMID_STEP = 5 / 6  # dlib's HOG scans an image pyramid, each level 5/6 the size of the one before
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +59,18 @@ class Box:
         return Box(cx - side / 2, cy - side / 2, side, side)
 
 
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """What one detection searches: a region of the frame in pixels, scaled by `factor` for dlib."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+    factor: float
+    full: bool  # the whole frame at `detect_width`: finds new faces anywhere, down to the smallest size
+
+
 class FaceDetector:
     """dlib's HOG frontal detector on a grey frame downscaled to `detect_width` pixels."""
 
@@ -54,18 +79,56 @@ class FaceDetector:
         self.upsample = upsample
         self._detector = dlib.get_frontal_face_detector()
 
-    def detect(self, grey: np.ndarray) -> list[Box]:
-        height, width = grey.shape[:2]
+    def full_scan(self, width: int, height: int) -> Scan:
         factor = min(1.0, self.detect_width / width) if self.detect_width else 1.0
+        return Scan(0, 0, width, height, factor, full=True)
+
+    def around(self, boxes: Sequence[Box], width: int, height: int) -> Scan:
+        """Only the region around `boxes` (tracked faces), at the coarsest level of a full scan's
+        pyramid where the smallest of them is still `REFIND_SIZE` px: the scales a full scan would
+        find them at, from a fraction of the pixels. Never finer than a full scan, so never dearer;
+        with no boxes it is the full scan.
+        """
+        full = self.full_scan(width, height)
+        if not boxes:
+            return full
+        smallest = min(max(b.w, b.h) for b in boxes) * full.factor  # px at the full scan's scale
+        levels = max(0, math.floor(math.log(REFIND_SIZE / max(1.0, smallest)) / math.log(PYRAMID_STEP)))
+        left = min(b.x - REFIND_MARGIN * b.w for b in boxes)
+        top = min(b.y - REFIND_MARGIN * b.h for b in boxes)
+        right = max(b.x + (1 + REFIND_MARGIN) * b.w for b in boxes)
+        bottom = max(b.y + (1 + REFIND_MARGIN) * b.h for b in boxes)
+        return Scan(
+            max(0, math.floor(left)),
+            max(0, math.floor(top)),
+            min(width, max(0, math.ceil(right))),
+            min(height, max(0, math.ceil(bottom))),
+            full.factor * PYRAMID_STEP**levels,
+            full=False,
+        )
+
+    def detect(self, grey: np.ndarray, scan: Scan | None = None) -> list[Box]:
+        """Faces in `grey` (the whole frame), searching what `scan` says; None: a full scan."""
+        height, width = grey.shape[:2]
+        scan = scan or self.full_scan(width, height)
+        region = grey[scan.top : scan.bottom, scan.left : scan.right]
+        if region.size == 0:  # tracked boxes predicted off the frame
+            return []
+        factor = scan.factor
         small = (
-            grey
+            np.ascontiguousarray(region)
             if factor == 1.0
             else cv2.resize(  # at least 1 px each way: a 2000x1 strip scales to a width, not to nothing
-                grey, (max(1, round(width * factor)), max(1, round(height * factor))), interpolation=cv2.INTER_AREA
+                region,
+                (max(1, round(region.shape[1] * factor)), max(1, round(region.shape[0] * factor))),
+                interpolation=cv2.INTER_AREA,
             )
         )
         rects = self._detector(small, self.upsample)
-        return [Box(r.left() / factor, r.top() / factor, r.width() / factor, r.height() / factor) for r in rects]
+        return [
+            Box(scan.left + r.left() / factor, scan.top + r.top() / factor, r.width() / factor, r.height() / factor)
+            for r in rects
+        ]
 
 
 @dataclass(slots=True)

@@ -23,6 +23,7 @@ class EngineConfig:
 
     detect_width: int = 400
     detect_every: int = 3
+    full_scan_seconds: float = 1.0  # in between, detections search only around the tracked faces; 0: always full
     crop_scale: float = FER_CROP_SCALE
     crop_shift_up: float = FER_CROP_SHIFT_UP
     detection: str = "inline"  # or "thread" (live) / "pipelined" (files): see emojitui.engine.engine
