@@ -4,6 +4,10 @@ FER-2013 PrivateTest faces are pasted, 4x enlarged, into larger frames; we repor
 are detected, the accuracy on those through the pipeline for several crop framings, and the
 model's accuracy on the same images as ready 48x48 crops. Also the faces found and labels
 on the real photos in ../shared/media/photos.
+
+The video path (`video_path`): the same faces pasted at random sizes as short moving clips, and
+the photos held still, through `Engine.process` with its tracking and re-finding, once as the
+app runs and once with every detection a full scan (as before re-finding), side by side.
 """
 
 from __future__ import annotations
@@ -14,13 +18,18 @@ import cv2
 import numpy as np
 
 from emojitui.engine.classifier import ExpressionClassifier
+from emojitui.engine.engine import Engine
 from emojitui.engine.faces import FaceDetector, crop_face
-from emojitui.engine.settings import FER_CROP_SCALE, FER_CROP_SHIFT_UP
+from emojitui.engine.settings import FER_CROP_SCALE, FER_CROP_SHIFT_UP, EngineConfig
 from emojitui.shared.emotions import CLASS_NAMES
+from emojitui.sources.base import Frame
 
 DEFAULT_FRAMING = (FER_CROP_SCALE, FER_CROP_SHIFT_UP)  # what the app crops with
 FRAMINGS = {"tight (1.0, 0)": (1.0, 0.0), "default (1.12, 0.06)": DEFAULT_FRAMING, "wide (1.3, 0.06)": (1.3, 0.06)}
 EXPECTED_FACES = {"two_people.jpg": 2}
+CLIP_FRAMES = 9  # detections at frames 0 (full scan), 3 and 6 (re-finding, as the app does between full scans)
+SCORED_FROM = 3  # frames 3..8 are scored: boxes from re-finding, or carried by the tracker
+VIDEO_CONFIGS = {"default": EngineConfig(), "full_scans": EngineConfig(full_scan_seconds=0)}  # the second: as before
 
 
 def fer_pasted(
@@ -66,8 +75,6 @@ def fer_pasted(
 
 
 def real_photos(classifier: ExpressionClassifier, photos: Path) -> dict:
-    from emojitui.engine.engine import Engine
-
     engine = Engine(classifier)
     found = {}
     for path in sorted(photos.iterdir()):
@@ -78,6 +85,95 @@ def real_photos(classifier: ExpressionClassifier, photos: Path) -> dict:
         found[path.name] = [f"{f.label} {f.confidence:.2f}" for f in faces]
     correct_counts = sum(len(found.get(n, [])) == c for n, c in EXPECTED_FACES.items())
     return {"faces": found, "multi_face_photos_counted_right": f"{correct_counts}/{len(EXPECTED_FACES)}"}
+
+
+def _clip(engine: Engine, scene: int, frames: list[np.ndarray]) -> list[list]:
+    """Scene number `scene` through the engine as a held still (a new still: nothing carried over), at 30 fps.
+
+    Every clip is CLIP_FRAMES long, a whole number of detection periods, so each starts one."""
+    start = (scene - 1) * CLIP_FRAMES
+    return [
+        engine.process(Frame(image, (start + n) / 30, start + n, still=scene)).faces for n, image in enumerate(frames)
+    ]
+
+
+def _moving(picture: np.ndarray, x: int, y: int, background: int) -> list[np.ndarray]:
+    """`picture` pasted into 640x480 frames at (x, y), moving 2 px right each frame, as a slow pan."""
+    clip = []
+    for n in range(CLIP_FRAMES):
+        frame = np.full((480, 640, 3), background, np.uint8)
+        left = x + 2 * n
+        frame[y : y + picture.shape[0], left : left + picture.shape[1]] = picture
+        clip.append(frame)
+    return clip
+
+
+def _pasted_clips(engines: dict[str, Engine], classifier: ExpressionClassifier, fer: Path, per_class: int) -> dict:
+    """FER-2013 faces at random sizes (150-360 px), each a moving clip through every engine: per
+    engine, the share of scored frames that have the face and the accuracy of their raw output;
+    and the first engine's accuracy minus the second's on the frames where both have the face,
+    with its standard error (clips as the unit: a clip's frames are far from independent)."""
+    to_class = np.array([CLASS_NAMES.index(n) for n in classifier.labels])
+    outcomes: dict[str, list[list[bool | None]]] = {name: [] for name in engines}  # per clip, per frame
+    rng = np.random.default_rng(0)
+    scene = 0
+    for label, name in enumerate(CLASS_NAMES):
+        for path in sorted((fer / "test" / name).glob("PrivateTest_*.jpg"))[:per_class]:
+            side = int(rng.integers(150, 361))
+            face = cv2.resize(cv2.imread(str(path)), (side, side), interpolation=cv2.INTER_CUBIC)
+            x, y = int(rng.integers(0, 640 - side - 2 * CLIP_FRAMES)), int(rng.integers(0, 480 - side))
+            clip = _moving(face, x, y, int(rng.integers(40, 200)))
+            scene += 1
+            for engine_name, engine in engines.items():
+                outcomes[engine_name].append(
+                    [
+                        int(to_class[faces[0].raw_probabilities.argmax()]) == label if len(faces) == 1 else None
+                        for faces in _clip(engine, scene, clip)[SCORED_FROM:]
+                    ]
+                )
+    report: dict = {}
+    for name, clips in outcomes.items():
+        frames = [o for clip in clips for o in clip]
+        found = [o for o in frames if o is not None]
+        report[name] = {
+            "frames_scored": len(frames),
+            "frames_with_the_face": round(len(found) / max(1, len(frames)), 4),
+            "accuracy_on_those": round(sum(found) / max(1, len(found)), 4),
+        }
+    first, second = list(outcomes)[:2]
+    sums, counts = [], []  # per clip: the difference summed over frames where both have the face, and their count
+    for a, b in zip(outcomes[first], outcomes[second], strict=True):
+        both = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
+        sums.append(sum(int(x) - int(y) for x, y in both))
+        counts.append(len(both))
+    total = max(1, sum(counts))
+    mean = sum(sums) / total
+    error = float(np.sqrt(sum((d - mean * n) ** 2 for d, n in zip(sums, counts, strict=True)))) / total
+    report[f"{first}_minus_{second}"] = {"points": round(100 * mean, 2), "standard_error": round(100 * error, 2)}
+    return report
+
+
+def video_path(classifier: ExpressionClassifier, fer: Path | None, photos: Path | None, per_class: int = 200) -> dict:
+    """Through `Engine.process`, once per config in `VIDEO_CONFIGS`: the pasted FER-2013 faces as
+    moving clips (`_pasted_clips`), and the faces tracked in each photo, shown as a video of its
+    own size, at the last frame of its clip."""
+    engines = {name: Engine(classifier, config) for name, config in VIDEO_CONFIGS.items()}
+    detector = next(iter(engines.values())).detector  # one dlib detector for all: loading one takes 0.3 s
+    for engine in engines.values():
+        engine.detector = detector
+    report: dict = {"fer2013_pasted": _pasted_clips(engines, classifier, fer, per_class) if fer else "skipped"}
+    if photos is not None:
+        tracked: dict = {name: {} for name in engines}
+        scene = 0
+        for path in sorted(photos.iterdir()):
+            image = cv2.imread(str(path))
+            if image is None:
+                continue
+            scene += 1
+            for name, engine in engines.items():  # held still, as a camera of the photo's resolution would see it
+                tracked[name][path.name] = len(_clip(engine, scene, [image] * CLIP_FRAMES)[-1])
+        report["photos_faces_tracked"] = tracked
+    return report
 
 
 def pipeline_accuracy(model: Path, shared: Path) -> dict:
@@ -92,4 +188,7 @@ def pipeline_accuracy(model: Path, shared: Path) -> dict:
     else:
         report["fer2013_pasted"] = f"skipped: {fer} not found"
     report["photos"] = real_photos(classifier, photos) if photos.is_dir() else f"skipped: {photos} not found"
+    report["video_path"] = video_path(
+        classifier, fer if (fer / "test").is_dir() else None, photos if photos.is_dir() else None
+    )
     return report

@@ -141,7 +141,7 @@ def bench(source: FrameSource, engine: Engine, max_frames: int) -> dict:
     finally:
         source.close()
         worker = engine.detection_thread
-        hog_ms = worker.median_ms() if worker else None
+        hog_ms = (worker.median_ms(), worker.mean_ms()) if worker and worker.median_ms() is not None else None
         detections = worker.detections if worker else None
         engine.close()
     elapsed = time.perf_counter() - started
@@ -151,5 +151,7 @@ def bench(source: FrameSource, engine: Engine, max_frames: int) -> dict:
         "stages_ms": {k: round(statistics.median(v), 3) if v else 0.0 for k, v in stages.items()},
         "mean_ms": {k: round(statistics.fmean(v), 3) if v else 0.0 for k, v in stages.items()},
         "detection": engine.config.detection,
-        "detection_thread": None if hog_ms is None else {"detections": detections, "median_ms": round(hog_ms, 3)},
+        "detection_thread": None
+        if hog_ms is None
+        else {"detections": detections, "median_ms": round(hog_ms[0], 3), "mean_ms": round(hog_ms[1], 3)},
     }
