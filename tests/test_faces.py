@@ -52,7 +52,7 @@ def test_a_scan_around_tracked_faces_leaves_them_room_and_is_never_finer_than_a_
     assert near.left < 200 and near.top < 100 and near.right > 500 and near.bottom > 400, "room to move"
     with_far = detector.around([Box(200, 100, 300, 300), Box(20, 10, 100, 100)], 640, 480)
     assert with_far.factor == full.factor, "a small face needs the full scan's scale, and gets no finer"
-    assert (with_far.left, with_far.top, with_far.right, with_far.bottom) == (0, 0, 590, 480), "clipped to the frame"
+    assert (with_far.left, with_far.top, with_far.right, with_far.bottom) == (0, 0, 598, 480), "clipped to the frame"
     gone = detector.around([Box(-300, 100, 100, 100)], 640, 480)
     assert gone.right == 0 and detector.detect(np.zeros((480, 640), np.uint8), gone) == [], "off the frame: nothing"
 

@@ -28,6 +28,7 @@ from emojitui.engine.settings import FER_CROP_SCALE, FER_CROP_SHIFT_UP
 # its size on every side, room for the motion the tracker did not predict.
 REFIND_SIZE = 80
 REFIND_MARGIN = 0.3
+HOG_CELL = 8  # px: dlib's HOG features, hence its boxes' positions, are on a grid of 8x8-pixel cells
 PYRAMID_STEP = 5 / 6  # dlib's HOG scans an image pyramid, each level 5/6 the size of the one before
 
 
@@ -94,16 +95,23 @@ class FaceDetector:
             return full
         smallest = min(max(b.w, b.h) for b in boxes) * full.factor  # px at the full scan's scale
         levels = max(0, math.floor(math.log(REFIND_SIZE / max(1.0, smallest)) / math.log(PYRAMID_STEP)))
+        factor = full.factor * PYRAMID_STEP**levels
+        # The region's edges on a grid of HOG cells (at this scale): dlib places boxes on its cell grid,
+        # so a region that followed the tracked boxes pixel by pixel would move a re-found box by a
+        # few pixels each time, the tracker would take that for motion and predict the next region
+        # further along, and the face would drift out of it. On the grid a still face gets the same
+        # region, hence the same box, every time.
+        step = max(1, round(HOG_CELL / factor))
         left = min(b.x - REFIND_MARGIN * b.w for b in boxes)
         top = min(b.y - REFIND_MARGIN * b.h for b in boxes)
         right = max(b.x + (1 + REFIND_MARGIN) * b.w for b in boxes)
         bottom = max(b.y + (1 + REFIND_MARGIN) * b.h for b in boxes)
         return Scan(
-            max(0, math.floor(left)),
-            max(0, math.floor(top)),
-            min(width, max(0, math.ceil(right))),
-            min(height, max(0, math.ceil(bottom))),
-            full.factor * PYRAMID_STEP**levels,
+            max(0, math.floor(left / step) * step),
+            max(0, math.floor(top / step) * step),
+            min(width, max(0, math.ceil(right / step) * step)),
+            min(height, max(0, math.ceil(bottom / step) * step)),
+            factor,
             full=False,
         )
 
