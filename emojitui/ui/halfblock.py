@@ -1,43 +1,59 @@
 """Pictures in a terminal: two pixels per cell with the upper half block and two colours.
 
 Pure functions of an image, so they are tested and reused by the emoji panel and the camera
-preview. Styles are cached because a frame repeats few colour pairs once quantised.
+preview. A camera preview is drawn five times a second, so a picture's cost is kept to NumPy
+and a dictionary lookup a run of identical cells: styles are built once per colour pair (few,
+once quantised) and reused, with their ANSI codes.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import cv2
 import numpy as np
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
+from textual.strip import Strip
 
 UPPER = "▀"
 LOWER = "▄"
 QUANTUM = 8  # colour step: fewer distinct styles to build, invisible at this size
 
 
-@lru_cache(maxsize=8192)
-def _style(fg: tuple[int, int, int] | None, bg: tuple[int, int, int] | None) -> Style:
-    return Style(
-        color=Color.from_rgb(*fg) if fg is not None else None,
-        bgcolor=Color.from_rgb(*bg) if bg is not None else None,
-    )
+KEY_SHIFT = 25  # a cell's key: (top + 1) << KEY_SHIFT | (bottom + 1), each pixel packed RGB or -1 (transparent)
+RUN_BITS = 12  # runs up to 4095 cells long are kept as ready segments
+PALETTE_SIZE = 32768  # cell styles kept for each base style; past it the palette starts again
+_colours: dict[int, Color] = {}  # packed RGB -> Color: at most 32**3 after quantising
 
 
 class HalfBlockImage:
-    """A Rich renderable of an RGB(A) image already sized to (2 * rows, columns)."""
+    """A Rich renderable of an RGB(A) image already sized to (2 * rows, columns).
+
+    It keeps each text row as runs of identical cells (found with NumPy); `strips(base)` turns them
+    into Textual strips with `base` applied, each cell's style built once per colour pair and base
+    and then reused, so a picture costs a dictionary lookup a run, not new Rich styles (whose ANSI
+    codes would also be worked out again).
+    """
 
     def __init__(self, rgba: np.ndarray) -> None:
         if rgba.shape[0] % 2:
             rgba = np.vstack([rgba, np.zeros((1, *rgba.shape[1:]), rgba.dtype)])
-        self.lines = _segments(rgba)
+        self.width = rgba.shape[1]
+        self.runs = _runs(rgba)
+        self._strips: tuple[Style | None, list[Strip]] | None = None
 
-    def segment_lines(self) -> list[list[Segment]]:
-        """The picture's rows as segments (the panels turn them into strips directly)."""
-        return self.lines
+    @cached_property
+    def lines(self) -> list[list[Segment]]:
+        """The rows as segments, no base style (the emoji panel pads them)."""
+        return _lines(self.runs, _palette(None))
+
+    def strips(self, base: Style | None) -> list[Strip]:
+        """The rows as strips with `base` under every cell, as `Strip.apply_style(base)` would give."""
+        if self._strips is None or self._strips[0] != base:
+            self._strips = (base, [Strip(line, self.width) for line in _lines(self.runs, _palette(base))])
+        return self._strips[1]
 
     def __rich_console__(self, console, options):
         for line in self.lines:
@@ -45,35 +61,87 @@ class HalfBlockImage:
             yield Segment.line()
 
 
-def _segments(image: np.ndarray) -> list[list[Segment]]:
-    """One list of segments per text row; runs of identical cells become one segment."""
-    quantised = (image[..., :3] // QUANTUM * QUANTUM).astype(np.int32)
+def _runs(image: np.ndarray) -> list[tuple[list[int], list[int]]]:
+    """Each text row as (cell keys, run lengths): runs of identical cells become one."""
+    quantised = (image[..., :3] // QUANTUM * QUANTUM).astype(np.int64)
     opaque = image[..., 3] >= 128 if image.shape[2] == 4 else np.ones(image.shape[:2], bool)
-    # One integer per pixel (-1 transparent), so equal neighbours are found with NumPy.
     packed = np.where(opaque, (quantised[..., 0] << 16) | (quantised[..., 1] << 8) | quantised[..., 2], -1)
-    lines = []
-    for row in range(0, image.shape[0], 2):
-        top, bottom = packed[row], packed[row + 1]
-        change = np.flatnonzero((top[1:] != top[:-1]) | (bottom[1:] != bottom[:-1])) + 1
-        starts = [0, *change.tolist()]
-        ends = [*change.tolist(), len(top)]
-        line = []
-        for start, end in zip(starts, ends, strict=True):
-            line.append(_cell(int(top[start]), int(bottom[start]), end - start))
-        lines.append(line)
-    return lines
+    keys = ((packed[0::2] + 1) << KEY_SHIFT) | (packed[1::2] + 1)
+    width = keys.shape[1]
+    changes = keys[:, 1:] != keys[:, :-1]
+    runs = []
+    for row, change in zip(keys, changes, strict=True):
+        starts = np.flatnonzero(change) + 1
+        lengths = np.diff(starts, prepend=0, append=width)
+        runs.append((row[np.concatenate(([0], starts))].tolist(), lengths.tolist()))
+    return runs
 
 
-def _rgb(packed: int) -> tuple[int, int, int] | None:
-    return None if packed < 0 else (packed >> 16, (packed >> 8) & 255, packed & 255)
+def _lines(runs: list[tuple[list[int], list[int]]], palette: _Palette) -> list[list[Segment]]:
+    segment = palette.segment
+    return [[segment(key, length) for key, length in zip(keys, lengths, strict=True)] for keys, lengths in runs]
 
 
-def _cell(top: int, bottom: int, count: int) -> Segment:
-    if top < 0 and bottom < 0:
-        return Segment(" " * count)
-    if top < 0:
-        return Segment(LOWER * count, _style(_rgb(bottom), None))
-    return Segment(UPPER * count, _style(_rgb(top), _rgb(bottom)))
+class _Palette:
+    """Cell styles over one base style: (character, style) for each cell key seen.
+
+    A new colour pair is common (a few hundred a picture from a camera), so its style is made the
+    cheap way where that gives the same style as `base + Style(color=..., bgcolor=...)`: over a
+    base of colours alone, a cell's colours simply replace the base's.
+    """
+
+    def __init__(self, base: Style | None) -> None:
+        self.base = base
+        self.cells: dict[int, tuple[str, Style | None]] = {}
+        self.runs: dict[int, Segment] = {}  # key << RUN_BITS | run length -> its segment
+        self.plain = base is None or base == Style.from_color(base.color, base.bgcolor)
+
+    def segment(self, key: int, length: int) -> Segment:
+        """A run of `length` cells with `key`: most runs are short and recur, so they are kept too."""
+        run = key << RUN_BITS | length
+        found = self.runs.get(run)
+        if found is None:
+            text, style = self.cell(key)
+            found = Segment(text * length, style)
+            if length < 1 << RUN_BITS:
+                if len(self.runs) >= PALETTE_SIZE:
+                    self.runs.clear()
+                self.runs[run] = found
+        return found
+
+    def cell(self, key: int) -> tuple[str, Style | None]:
+        found = self.cells.get(key)
+        if found is None:
+            if len(self.cells) >= PALETTE_SIZE:
+                self.cells.clear()
+            found = self.cells[key] = self._make(key)
+        return found
+
+    def _make(self, key: int) -> tuple[str, Style | None]:
+        top, bottom = (key >> KEY_SHIFT) - 1, (key & ((1 << KEY_SHIFT) - 1)) - 1
+        base = self.base
+        if top < 0 and bottom < 0:
+            return " ", base
+        text, colour, bgcolor = (LOWER, _colour(bottom), None) if top < 0 else (UPPER, _colour(top), _colour(bottom))
+        if not self.plain:
+            return text, base + Style.from_color(colour, bgcolor)
+        if base is not None and bgcolor is None:
+            bgcolor = base.bgcolor
+        return text, Style.from_color(colour, bgcolor)
+
+
+@lru_cache(maxsize=8)
+def _palette(base: Style | None) -> _Palette:
+    return _Palette(base)
+
+
+def _colour(packed: int) -> Color | None:
+    if packed < 0:
+        return None
+    colour = _colours.get(packed)
+    if colour is None:
+        colour = _colours[packed] = Color.from_rgb(packed >> 16, (packed >> 8) & 255, packed & 255)
+    return colour
 
 
 def fit_image(image: np.ndarray, columns: int, rows: int) -> np.ndarray:

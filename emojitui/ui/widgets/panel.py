@@ -122,9 +122,13 @@ class Panel(Widget):
         """`Visual.to_strips` before its alignment (done once for all parts), with no selection or links.
 
         A picture that has its lines as segments already (`segment_lines()`) skips Rich's render
-        and line splitting: its strips are those lines, styled as Textual styles a renderable.
+        and line splitting: its strips are those lines, styled as Textual styles a renderable; one
+        that makes its own strips with the base style applied (`strips(base)`) is asked for them.
         """
         style = self.visual_style
+        strips = getattr(renderable, "strips", None)
+        if strips is not None:  # a half-block picture: styled strips of its own, built at least cost
+            return [strip.crop(0, width) for strip in strips(style.rich_style)]
         lines = getattr(renderable, "segment_lines", None)
         if lines is not None:
             base = style.rich_style
