@@ -7,7 +7,9 @@ on the real photos in ../shared/media/photos.
 
 The video path (`video_path`): the same faces pasted at random sizes as short moving clips, and
 the photos held still, through `Engine.process` with its tracking and re-finding, once as the
-app runs and once with every detection a full scan (as before re-finding), side by side.
+app runs and once with every detection a full scan (as before re-finding), side by side. The
+mirror views (`mirror_views`): video frames alternating each face as seen and mirrored, as the app
+runs, against both views on every frame, on PublicTest faces as video clips.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ FRAMINGS = {"tight (1.0, 0)": (1.0, 0.0), "default (1.12, 0.06)": DEFAULT_FRAMIN
 EXPECTED_FACES = {"two_people.jpg": 2}
 CLIP_FRAMES = 9  # detections at frames 0 (full scan), 3 and 6 (re-finding, as the app does between full scans)
 SCORED_FROM = 3  # frames 3..8 are scored: boxes from re-finding, or carried by the tracker
+MIRROR_CLIP_FRAMES = 15  # half a second: the smoothing (0.15 s) has settled by MIRROR_SCORED_FROM
+MIRROR_SCORED_FROM = 6
+MIRROR_GAP = 9  # empty frames after a clip: three detections without the face, so its track ends
 VIDEO_CONFIGS = {"default": EngineConfig(), "full_scans": EngineConfig(full_scan_seconds=0)}  # the second: as before
 
 
@@ -97,10 +102,10 @@ def _clip(engine: Engine, scene: int, frames: list[np.ndarray]) -> list[list]:
     ]
 
 
-def _moving(picture: np.ndarray, x: int, y: int, background: int) -> list[np.ndarray]:
+def _moving(picture: np.ndarray, x: int, y: int, background: int, frames: int = CLIP_FRAMES) -> list[np.ndarray]:
     """`picture` pasted into 640x480 frames at (x, y), moving 2 px right each frame, as a slow pan."""
     clip = []
-    for n in range(CLIP_FRAMES):
+    for n in range(frames):
         frame = np.full((480, 640, 3), background, np.uint8)
         left = x + 2 * n
         frame[y : y + picture.shape[0], left : left + picture.shape[1]] = picture
@@ -140,6 +145,13 @@ def _pasted_clips(engines: dict[str, Engine], classifier: ExpressionClassifier, 
             "frames_with_the_face": round(len(found) / max(1, len(frames)), 4),
             "accuracy_on_those": round(sum(found) / max(1, len(found)), 4),
         }
+    report.update(_paired_difference(outcomes))
+    return report
+
+
+def _paired_difference(outcomes: dict[str, list[list[bool | None]]]) -> dict:
+    """The first way's accuracy minus the second's on the frames where both have the face, with
+    its standard error (clips as the unit: a clip's frames are far from independent)."""
     first, second = list(outcomes)[:2]
     sums, counts = [], []  # per clip: the difference summed over frames where both have the face, and their count
     for a, b in zip(outcomes[first], outcomes[second], strict=True):
@@ -149,7 +161,66 @@ def _pasted_clips(engines: dict[str, Engine], classifier: ExpressionClassifier, 
     total = max(1, sum(counts))
     mean = sum(sums) / total
     error = float(np.sqrt(sum((d - mean * n) ** 2 for d, n in zip(sums, counts, strict=True)))) / total
-    report[f"{first}_minus_{second}"] = {"points": round(100 * mean, 2), "standard_error": round(100 * error, 2)}
+    return {f"{first}_minus_{second}": {"points": round(100 * mean, 2), "standard_error": round(100 * error, 2)}}
+
+
+class _BothViews:
+    """The classifier as it ran before views alternated: every frame, each face as seen and mirrored."""
+
+    def __init__(self, classifier: ExpressionClassifier) -> None:
+        self.classifier = classifier
+
+    def __getattr__(self, name: str):
+        return getattr(self.classifier, name)
+
+    def classify(self, crops: np.ndarray, view: str = "both") -> np.ndarray:
+        return self.classifier.classify(crops, "both")
+
+
+def mirror_views(classifier: ExpressionClassifier, fer: Path, per_class: int = 200) -> dict:
+    """Video frames alternate the face as seen and mirrored (one model pass a face a frame); before,
+    every frame had both. FER-2013 PublicTest faces (this chose how the app runs: not PrivateTest),
+    pasted as in `_pasted_clips` into video clips MIRROR_CLIP_FRAMES long, MIRROR_GAP empty frames
+    between clips (so the last face departs), through both engines, frames from MIRROR_SCORED_FROM
+    on: accuracy of the label shown (smoothed, with its hysteresis), of the smoothed probabilities'
+    top class, and of the raw output; and the paired differences of the first two."""
+    detector = FaceDetector(400)
+    engines = {"alternating": Engine(classifier), "both_every_frame": Engine(_BothViews(classifier))}  # type: ignore[arg-type]
+    for engine in engines.values():
+        engine.detector = detector
+    shown: dict[str, list[list[bool | None]]] = {name: [] for name in engines}
+    smoothed: dict[str, list[list[bool | None]]] = {name: [] for name in engines}
+    raw: dict[str, list[list[bool | None]]] = {name: [] for name in engines}
+    to_class = np.array([CLASS_NAMES.index(n) for n in classifier.labels])
+    rng = np.random.default_rng(0)
+    index = 0
+    for label, name in enumerate(CLASS_NAMES):
+        for path in sorted((fer / "test" / name).glob("PublicTest_*.jpg"))[:per_class]:
+            side = int(rng.integers(150, 361))
+            face = cv2.resize(cv2.imread(str(path)), (side, side), interpolation=cv2.INTER_CUBIC)
+            x, y = int(rng.integers(0, 640 - side - 2 * MIRROR_CLIP_FRAMES)), int(rng.integers(0, 480 - side))
+            background = int(rng.integers(40, 200))
+            clip = _moving(face, x, y, background, MIRROR_CLIP_FRAMES)
+            clip += [np.full((480, 640, 3), background, np.uint8)] * MIRROR_GAP
+            for engine_name, engine in engines.items():
+                results = [engine.process(Frame(f, (index + n) / 30, index + n)).faces for n, f in enumerate(clip)]
+                scored = results[MIRROR_SCORED_FROM:MIRROR_CLIP_FRAMES]
+                shown[engine_name].append([f[0].label == name if len(f) == 1 else None for f in scored])
+                smoothed[engine_name].append(
+                    [int(to_class[f[0].probabilities.argmax()]) == label if len(f) == 1 else None for f in scored]
+                )
+                raw[engine_name].append(
+                    [int(to_class[f[0].raw_probabilities.argmax()]) == label if len(f) == 1 else None for f in scored]
+                )
+            index += len(clip)
+    report: dict = {}
+    for engine_name in engines:
+        report[engine_name] = {"frames_with_the_face": sum(o is not None for clip in shown[engine_name] for o in clip)}
+        for measure, outcomes in (("shown_label", shown), ("smoothed_top", smoothed), ("raw_output", raw)):
+            found = [o for clip in outcomes[engine_name] for o in clip if o is not None]
+            report[engine_name][f"{measure}_accuracy"] = round(sum(found) / max(1, len(found)), 4)
+    for measure, outcomes in (("shown_label", shown), ("smoothed_top", smoothed)):
+        report[measure] = _paired_difference(outcomes)
     return report
 
 
@@ -188,6 +259,8 @@ def pipeline_accuracy(model: Path, shared: Path) -> dict:
     else:
         report["fer2013_pasted"] = f"skipped: {fer} not found"
     report["photos"] = real_photos(classifier, photos) if photos.is_dir() else f"skipped: {photos} not found"
+    if (fer / "test").is_dir():
+        report["mirror_views"] = mirror_views(classifier, fer)
     report["video_path"] = video_path(
         classifier, fer if (fer / "test").is_dir() else None, photos if photos.is_dir() else None
     )

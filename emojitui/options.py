@@ -62,8 +62,8 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         "--flip-average",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="classify each face as seen and mirrored and average the two: about +0.5 points of accuracy "
-        "for a second model pass per face (default: on, unless --model auto finds no time for it)",
+        help="average each face as seen and mirrored, about +0.5 points of accuracy: a still gets both views in "
+        "one call, video alternates them frame by frame and the smoothing averages them (default: on)",
     )
     group.add_argument(
         "--threads",

@@ -27,35 +27,34 @@ def test_budget_is_a_quarter_of_the_frame_period_and_unbounded_for_stills():
     assert frame_budget_ms(0) == float("inf")
 
 
-def test_accurate_with_mirror_averaging_when_it_fits():
+def test_accurate_when_one_pass_fits_mirror_averaging_stays_on():
+    """Video alternates the views, so a frame costs one pass a face with mirror averaging too."""
     choice = choose_tier({"accurate": QUICK, "fast": FAST}, frame_budget_ms(30))
     assert (choice.tier, choice.flip_average) == ("accurate", True)
-    assert choice.reason.startswith("accurate: 0.5 ms a face here")
+    assert choice.reason == "accurate: 0.2 ms a face here (budget 8.3 ms)"
+    avx2 = choose_tier({"accurate": SLOW, "fast": FAST}, frame_budget_ms(30))
+    assert (avx2.tier, avx2.flip_average) == ("accurate", True), (
+        "4.8 ms a pass fits 8.3 ms, though 8.7 ms for both views would not"
+    )
 
 
-def test_fast_when_accurate_with_mirror_averaging_does_not_fit():
-    choice = choose_tier({"accurate": SLOW, "fast": FAST}, frame_budget_ms(30))
+def test_fast_when_one_pass_of_the_accurate_tier_does_not_fit():
+    choice = choose_tier({"accurate": SLOW, "fast": FAST}, budget_ms=4.0)
     assert (choice.tier, choice.flip_average) == ("fast", True)
-    assert choice.reason == "fast: accurate needs 8.7 ms a face here"
-
-
-def test_fast_without_mirror_averaging_only_where_the_budget_is_tighter_still():
-    choice = choose_tier({"accurate": SLOW, "fast": FAST}, budget_ms=2.0)
-    assert (choice.tier, choice.flip_average) == ("fast", False)
-    assert "no mirror averaging" in choice.reason
+    assert choice.reason == "fast: accurate needs 4.8 ms a face here"
     over = choose_tier({"accurate": SLOW, "fast": FAST}, budget_ms=0.5)
-    assert (over.tier, over.flip_average) == ("fast", False), "nothing fits: the cheapest there is"
+    assert over.tier == "fast", "nothing fits: the cheaper tier there is"
 
 
-def test_accurate_single_pass_when_the_fast_tier_is_not_installed():
-    choice = choose_tier({"accurate": SLOW}, frame_budget_ms(30))
-    assert (choice.tier, choice.flip_average) == ("accurate", False)
-    assert "fast tier not installed" in choice.reason and "8.7 ms" in choice.reason
+def test_accurate_when_the_fast_tier_is_not_installed():
+    choice = choose_tier({"accurate": SLOW}, budget_ms=4.0)
+    assert (choice.tier, choice.flip_average) == ("accurate", True)
+    assert "fast tier not installed" in choice.reason and "4.8 ms" in choice.reason
 
 
 def test_the_users_own_mirror_averaging_choice_is_kept():
     off = choose_tier({"accurate": SLOW, "fast": FAST}, budget_ms=5.0, flip_average=False)
-    assert (off.tier, off.flip_average) == ("accurate", False), "4.8 ms in one pass fits 5 ms"
+    assert (off.tier, off.flip_average) == ("accurate", False)
     on = choose_tier({"accurate": SLOW, "fast": FAST}, budget_ms=1.0, flip_average=True)
     assert (on.tier, on.flip_average) == ("fast", True)
 

@@ -3,9 +3,10 @@
 Labels and the input spec come from the model card beside the file; the shared LiteRT runtime
 (`emojitui.shared.litert`) quantises with the tensors' own scale and zero point, so any
 compatible int8, uint8 or float model works. By default
-each face is classified twice, as seen and mirrored, and the two averaged: expressions are
-left-right symmetric, the model's errors on the two views are not, and the second view adds
-one model pass per face (`just bench` reports both; README).
+each face is classified as seen and mirrored, and the two averaged: expressions are
+left-right symmetric, the model's errors on the two views are not. A still gets both views in
+one invoke; a video's frames alternate them (`Engine`), so mirror averaging costs one model pass
+a face a frame (`just bench` reports both; README).
 """
 
 from __future__ import annotations
@@ -62,12 +63,16 @@ class ExpressionClassifier:
     def input_size(self) -> tuple[int, int]:
         return self.card.input.width, self.card.input.height
 
-    def classify(self, crops: np.ndarray) -> np.ndarray:
-        """All crops (and their mirror images, with `flip_average`) in one invoke."""
+    def classify(self, crops: np.ndarray, view: str = "both") -> np.ndarray:
+        """All crops in one invoke: with `flip_average`, each as seen and mirrored, averaged
+        (`view` "both"), or in one view only ("seen" or "mirrored"; the engine alternates them
+        over a video's frames, which its smoothing averages); without it, as seen."""
         if len(crops) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
         pixels = self.card.input.pixels
-        if not self.flip_average:
+        if not self.flip_average or view == "seen":
             return self.model.probabilities(crops, pixels)
+        if view == "mirrored":
+            return self.model.probabilities(crops[:, :, ::-1], pixels)
         both = self.model.probabilities(np.concatenate([crops, crops[:, :, ::-1]]), pixels)
         return (both[: len(crops)] + both[len(crops) :]) / 2

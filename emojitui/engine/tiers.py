@@ -2,14 +2,14 @@
 
 `--model accurate|fast|auto|PATH` (or `[model] tier` in the config file; `auto` is the default).
 `auto` times a few invokes of each installed tier at start-up and calls `choose_tier`, a pure
-function of those timings and the per-frame budget: the accurate tier with mirror averaging
-when that fits the budget at the source's frame rate, otherwise the fast tier, with mirror
-averaging only where it still fits. The budget for the classifier is `CLASSIFY_SHARE` of a
+function of those timings and the per-frame budget: the accurate tier when one pass a face fits
+the budget at the source's frame rate, otherwise the fast tier; mirror averaging costs no more a
+frame (video alternates the views), so it stays on. The budget for the classifier is `CLASSIFY_SHARE` of a
 frame's period per face: the rest of the frame is capture, detection (on its own thread), and
 the UI at its bounded rate, all of which share the one core a Raspberry Pi may give us.
 
-    choice = choose_tier({"accurate": TierTiming(4.8, 8.7), "fast": TierTiming(1.1, 2.0)}, budget_ms=8.3)
-    choice.tier, choice.flip_average, choice.reason   # "fast", True, "fast: accurate needs 8.7 ms a face here"
+    choice = choose_tier({"accurate": TierTiming(9.6, 17.5), "fast": TierTiming(2.1, 4.0)}, budget_ms=8.3)
+    choice.tier, choice.flip_average, choice.reason   # "fast", True, "fast: accurate needs 9.6 ms a face here"
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ FAST_MISSING = (
 
 @dataclass(frozen=True, slots=True)
 class TierTiming:
-    """Median milliseconds on this CPU: one face in one pass, and a face with its mirror image in one invoke."""
+    """Median milliseconds on this CPU: one face in one pass (what a video frame costs a face), and a
+    face with its mirror image in one invoke (a still's, and a new face's first frame; reported)."""
 
     single_ms: float
     flip_ms: float
@@ -71,28 +72,23 @@ def frame_budget_ms(fps: float, share: float = CLASSIFY_SHARE) -> float:
 
 
 def choose_tier(timings: Mapping[str, TierTiming], budget_ms: float, flip_average: bool | None = None) -> TierChoice:
-    """Pure: the tier and mirror averaging for measured `timings` ("accurate", maybe "fast") and a budget.
+    """Pure: the tier for measured `timings` ("accurate", maybe "fast") and a per-face budget.
 
-    `flip_average` None lets the budget decide; True or False is the user's own choice and only
-    the tier is chosen (compared at that cost).
+    A tier's cost a frame is one pass a face, with mirror averaging or without: on video the
+    engine alternates the two views over frames (`Engine._view`), and a still has no budget.
+    So mirror averaging stays on unless the user turns it off (`flip_average` False), and the
+    accurate tier runs where its one pass fits, else the fast one (the accurate one where the
+    fast one is not installed).
     """
     accurate, fast = timings["accurate"], timings.get("fast")
-
-    def cost(timing: TierTiming, flip: bool) -> float:
-        return timing.flip_ms if flip else timing.single_ms
-
-    wanted = True if flip_average is None else flip_average
+    flip = True if flip_average is None else flip_average
     budget = "no frame budget" if budget_ms == float("inf") else f"budget {budget_ms:.1f} ms"
-    if cost(accurate, wanted) <= budget_ms:
-        return TierChoice("accurate", wanted, f"accurate: {cost(accurate, wanted):.1f} ms a face here ({budget})")
-    flip_fits = [flip_average] if flip_average is not None else [True, False]
-    timing = fast if fast is not None else accurate  # the cheaper tier there is
-    flip = next((f for f in flip_fits if cost(timing, f) <= budget_ms), flip_fits[-1])
-    note = "" if flip or flip_average is not None else ", no mirror averaging"
-    needs = f"{cost(accurate, wanted):.1f} ms a face here"
+    needs = f"{accurate.single_ms:.1f} ms a face here"
+    if accurate.single_ms <= budget_ms:
+        return TierChoice("accurate", flip, f"accurate: {needs} ({budget})")
     if fast is None:
-        return TierChoice("accurate", flip, f"accurate{note}: needs {needs} ({budget}); fast tier not installed")
-    return TierChoice("fast", flip, f"fast{note}: accurate needs {needs}")
+        return TierChoice("accurate", flip, f"accurate: needs {needs} ({budget}); fast tier not installed")
+    return TierChoice("fast", flip, f"fast: accurate needs {needs}")
 
 
 def tier_path(tier: str, folder: Path | None = None) -> Path:
