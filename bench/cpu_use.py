@@ -37,9 +37,10 @@ PICTURES = 6
 START_TIMEOUT = 30.0  # seconds for the app to show its first frames
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its threads, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU time of a process and its threads, or of one of its threads, from /proc."""
+    stat = Path(f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat")
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -56,14 +57,19 @@ def measure(seconds: float, options: list[str]) -> dict:
             while _fps(status := _status(tmux)) == 0 and time.monotonic() < deadline:
                 time.sleep(0.5)
             pid = int(subprocess.check_output([*tmux, "list-panes", "-F", "#{pane_pid}"]).split()[0])
-            start_cpu, start = cpu_seconds(pid), time.monotonic()
+            start_cpu, start_ui, start = cpu_seconds(pid), cpu_seconds(pid, pid), time.monotonic()
             time.sleep(seconds)
-            used = cpu_seconds(pid) - start_cpu
+            used, ui = cpu_seconds(pid) - start_cpu, cpu_seconds(pid, pid) - start_ui
             elapsed = time.monotonic() - start
             status = _status(tmux)
         finally:
             subprocess.run([*tmux, "kill-server"], check=False)
-    return {"seconds": round(elapsed, 1), "cpu_cores": round(used / elapsed, 3), "status": status}
+    return {
+        "seconds": round(elapsed, 1),
+        "cpu_cores": round(used / elapsed, 3),
+        "ui_thread_cores": round(ui / elapsed, 3),  # the main thread: Textual and every panel
+        "status": status,
+    }
 
 
 def _status(tmux: list[str]) -> str:

@@ -14,6 +14,8 @@ a Pi 4 / this-CPU factor. Sources (see bench/README.md):
   (Sandler et al. 2018, Table 4).
 - HOG: `HOG_SLOWDOWN`, a Pi 4 core about 6x slower than an AVX-512 server core at dlib's HOG (the
   factor issue 23 states; not a measurement of ours), scaled by the time HOG took here.
+- The UI (`whole_app_cores`): the app's main thread measured here on the demo at 30 fps, times
+  `PYTHON_SLOWDOWN` (a published Pi 4 Python timing against the same program here, below).
 
 Per-core throughput divides the 4-thread figure by 4, which underestimates a core (threads do
 not scale perfectly), so the estimate leans slow.
@@ -28,6 +30,12 @@ MOBILENETS = {  # name: (multiply-adds, int8 ms on a Pi 4 with 4 threads, FP32 m
 }
 HOG_SLOWDOWN = 6.0
 PI4_CORES = 4
+# Python on a Pi 4 core against this CPU's: the Benchmarks Game n-body (plain Python, 5 million
+# steps) took 158.3 s on a Pi 4 at 1.5 GHz (performance governor; chaitanyamehta.github.io,
+# "Performance Analysis of Languages on Raspberry Pi"); the same program took 2.33 s of CPU for
+# 500,000 steps on the 2-core VNNI Xeon here (Python 3.11, 2026-12-03), 23.3 s for 5 million. The
+# Pi's Python was likely older (slower), so the factor leans slow.
+PYTHON_SLOWDOWN = 6.8
 
 
 def core_gmacs(column: int) -> float:
@@ -53,3 +61,16 @@ def estimate(
             "cores_at_fps": round(frame_ms * fps / 1000, 2),
         }
     return out
+
+
+def whole_app_cores(pipeline_cores: float, ui_thread_cores_here: float) -> dict:
+    """The whole app on a Pi 4 at 30 fps: the pipeline estimate plus the UI thread measured here
+    (Python, Textual) times PYTHON_SLOWDOWN."""
+    ui = ui_thread_cores_here * PYTHON_SLOWDOWN
+    return {
+        "label": "Raspberry Pi 4 estimate (not measured on a Pi)",
+        "pipeline_cores": round(pipeline_cores, 2),
+        "ui_cores": round(ui, 2),
+        "whole_app_cores": round(pipeline_cores + ui, 2),
+        "of_cores": PI4_CORES,
+    }

@@ -191,6 +191,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"fer comparison skipped: {exc} (install it with `just bench-deps`)", flush=True)
     if not args.no_speed and not args.no_cpu:
         report["app_cpu_30fps"] = app_cpu()
+        pick, ui = report["pi4_estimate"].get("auto_at_30fps"), report["app_cpu_30fps"]["preview"]
+        if pick and isinstance(ui, dict):
+            from bench.pi4 import whole_app_cores
+
+            pick["whole_app"] = whole_app_cores(pick["cores_at_fps"], ui["ui_thread_cores"])
+            print(f"Raspberry Pi 4 estimate, whole app at 30 fps: {pick['whole_app']}", flush=True)
     report["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
     if not args.no_accuracy:
         from bench.accuracy import pipeline_accuracy
