@@ -63,14 +63,18 @@ def estimate(
     return out
 
 
-def whole_app_cores(pipeline_cores: float, ui_thread_cores_here: float) -> dict:
+def whole_app_cores(pipeline_cores: float, ui_here: float, ui_no_preview_here: float, ui_share: float) -> dict:
     """The whole app on a Pi 4 at 30 fps: the pipeline estimate plus the UI thread measured here
-    (Python, Textual) times PYTHON_SLOWDOWN."""
-    ui = ui_thread_cores_here * PYTHON_SLOWDOWN
+    (Python, Textual) times PYTHON_SLOWDOWN. The preview paces itself to keep the UI thread about
+    `ui_share` busy (`emojitui.ui.widgets.preview`), so there the UI thread is at most that, or
+    what the UI costs without the preview where that is more."""
+    unpaced = ui_here * PYTHON_SLOWDOWN
+    ui = min(unpaced, max(ui_share, ui_no_preview_here * PYTHON_SLOWDOWN))
     return {
         "label": "Raspberry Pi 4 estimate (not measured on a Pi)",
         "pipeline_cores": round(pipeline_cores, 2),
-        "ui_cores": round(ui, 2),
+        "ui_cores_at_5_pictures_a_second": round(unpaced, 2),
+        "ui_cores_paced": round(ui, 2),
         "whole_app_cores": round(pipeline_cores + ui, 2),
         "of_cores": PI4_CORES,
     }

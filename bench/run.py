@@ -191,11 +191,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"fer comparison skipped: {exc} (install it with `just bench-deps`)", flush=True)
     if not args.no_speed and not args.no_cpu:
         report["app_cpu_30fps"] = app_cpu()
-        pick, ui = report["pi4_estimate"].get("auto_at_30fps"), report["app_cpu_30fps"]["preview"]
-        if pick and isinstance(ui, dict):
+        pick, cpu = report["pi4_estimate"].get("auto_at_30fps"), report["app_cpu_30fps"]
+        if pick and all(isinstance(cpu[k], dict) for k in ("preview", "no_preview")):
             from bench.pi4 import whole_app_cores
+            from emojitui.ui.widgets.preview import UI_SHARE
 
-            pick["whole_app"] = whole_app_cores(pick["cores_at_fps"], ui["ui_thread_cores"])
+            ui, ui_alone = cpu["preview"]["ui_thread_cores"], cpu["no_preview"]["ui_thread_cores"]
+            pick["whole_app"] = whole_app_cores(pick["cores_at_fps"], ui, ui_alone, UI_SHARE)
             print(f"Raspberry Pi 4 estimate, whole app at 30 fps: {pick['whole_app']}", flush=True)
     report["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
     if not args.no_accuracy:

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import signal
+import time
 
 import cv2
 import numpy as np
@@ -24,7 +25,7 @@ from emojitui.ui.layout import preview_size
 from emojitui.ui.messages import FrameUpdate
 from emojitui.ui.widgets.emoji_panel import EmojiPanel
 from emojitui.ui.widgets.history_panel import HistoryPanel
-from emojitui.ui.widgets.preview import Preview
+from emojitui.ui.widgets.preview import MIN_INTERVAL, Preview
 from emojitui.ui.widgets.probability_bars import ProbabilityBars
 from emojitui.ui.widgets.status_bar import StatusBar
 from tests.conftest import place, write_video
@@ -263,3 +264,29 @@ async def test_from_120x40_the_preview_gets_the_room_and_the_bars_their_lines(en
         await pilot.pause(0.1)
         assert not app.query_one("#panels").has_class("wide") and bars.outer_size.width > size[0] // 2
         await pilot.press("q")
+
+
+async def test_the_preview_paces_itself_and_ends_on_the_newest_frame():
+    """Fed 10 frames a second, it draws at most 5 pictures a second (fewer on a busy machine), and the
+    last frame fed is the one on screen once the wait is over."""
+    frames = [place(cv2.imread(str(BUNDLED / "02-obama.jpg")), dx=4 * n - 40) for n in range(20)]
+
+    class PreviewOnly(App):
+        CSS = "Preview { width: 82; height: 32; }"
+
+        def compose(self) -> ComposeResult:
+            yield Preview()
+
+    async with PreviewOnly().run_test(size=(120, 40)) as pilot:
+        preview = pilot.app.query_one(Preview)
+        start = time.monotonic()
+        for frame in frames:  # two seconds of updates, or more on a busy machine
+            preview.show(frame, [], None)
+            await pilot.pause(0.1)
+        most = (time.monotonic() - start) / MIN_INTERVAL + 1  # the first at once, then one each MIN_INTERVAL at most
+        assert 1 <= preview.pictures <= most < len(frames), "fewer pictures than frames, 5 a second at most"
+        await pilot.pause(0.5)
+        shown = preview.content
+        preview.draw(frames[-1], [], None)  # the newest frame drawn directly, for comparison
+        assert [s.text for s in shown.lines[10]] == [s.text for s in preview.content.lines[10]]
+        assert shown.runs == preview.content.runs, "the newest frame is on screen"

@@ -36,7 +36,6 @@ from emojitui.ui.widgets.status_bar import StatusBar
 
 SMALL_TERMINAL = (100, 30)  # below this the preview starts hidden
 MIN_TERMINAL = (64, 18)  # below this the panels cannot show: a hint replaces them (the status bar stays)
-PREVIEW_EVERY = 2  # the preview redraws on every 2nd update (~6 Hz): it is most of the UI's CPU
 
 
 class EmojiApp(App[int]):
@@ -72,7 +71,6 @@ class EmojiApp(App[int]):
         self._notice = ""
         self._calibration = session.calibration_state
         self.calibration_countdown = COUNTDOWN_SECONDS  # seconds of "relax your face: 3, 2, 1" before collecting
-        self._updates = 0
         self._frame_aspect = 4 / 3  # width / height of the frames, known from the first one
         self._history_warned = False
         self.source_label = source.name if source else "no source"
@@ -168,14 +166,12 @@ class EmojiApp(App[int]):
         self.query_one(ProbabilityBars).show(self.session.labels, face.probabilities if face else None, emoji)
         timeline = update.timelines.get(self.selected_id, []) if self.selected_id is not None else []
         self.query_one(HistoryPanel).show(update.events, update.summary, timeline, emoji)
-        self._updates += 1
         if update.image is not None and update.image.shape[0]:
             aspect = update.image.shape[1] / update.image.shape[0]
             if abs(aspect - self._frame_aspect) > 0.01:  # another camera or a still of another shape
                 self._frame_aspect = aspect
                 self._fit_panels(*self.size)
-        if (self._updates - 1) % PREVIEW_EVERY == 0:  # the costly repaint: the 1st, 3rd, 5th...
-            self.query_one(Preview).show(update.image, update.faces, self.selected_id)
+        self.query_one(Preview).show(update.image, update.faces, self.selected_id)  # it paces itself
         self._refresh_status(update.fps, update.latency_ms)
 
     def _emoji_choices(self) -> dict[str, EmojiChoice]:

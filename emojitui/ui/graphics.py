@@ -10,16 +10,16 @@ Where stdout is not a terminal (tests, a browser tab of `emojitui serve`) it ask
 
 Encoding the picture is the cost, on the UI thread: a 120x40 terminal's preview is 800x600 pixels
 at 10x20-pixel cells, ~100 ms to encode as sixel and ~45 ms as kitty's PNG on a server core
-(bench/README.md), several times that on a Pi. So a picture is drawn at most 5 times a second and
-only as often as keeps the UI thread about half free: the keys and the other panels stay
-responsive, and a slower machine gets fewer pictures.
+(bench/README.md), several times that on a Pi. It is paced as the half-block preview is
+(`emojitui.ui.widgets.preview`): at most 5 pictures a second, and only as often as keeps the UI
+thread about half free, so the keys and the other panels stay responsive and a slower machine
+gets fewer pictures.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-import time
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,6 @@ import cv2
 import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.timer import Timer
 from textual.widget import Widget
 
 from emojitui.engine.engine import FaceResult
@@ -38,8 +37,6 @@ if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
 
 EXTRA = "needs the graphics extra on Python 3.12+: pip install 'emojitui[graphics]'"
-MIN_INTERVAL = 0.2  # seconds from one picture to the next at least: 5 a second, as the half-block preview
-UI_SHARE = 0.5  # and at least the UI thread's CPU time since the last picture over this: it stays about half free
 MAX_WIDTH = 1280  # a larger frame is scaled down first: the terminal's cells hold fewer pixels
 
 
@@ -94,9 +91,6 @@ class GraphicsPreview(Preview):
     def __init__(self, protocol: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.protocol = protocol
-        self._redraw: Timer | None = None
-        self._due = 0.0  # time.monotonic() from which the next picture may be drawn
-        self._ui_cpu: float | None = None  # the UI thread's CPU time at the last picture
         self._cleared = False
 
     @property
@@ -109,29 +103,17 @@ class GraphicsPreview(Preview):
 
         yield (SixelImage if self.protocol == "sixel" else TGPImage)(classes="picture")
 
-    def show(self, image: np.ndarray | None, faces: list[FaceResult], selected: int | None) -> None:
-        """Draw this frame now, or the newest one when the wait since the last picture is over."""
-        if image is None or not self.display:
-            return
-        self._shown = (image, faces, selected)
-        wait = self._due - time.monotonic()
-        if wait <= 0:
-            self._draw_picture()
-        elif self._redraw is None:
-            self._redraw = self.set_timer(wait, self._draw_picture)
+    def redraw_resized(self) -> None:
+        """Paced as any picture: a terminal dragged to a new size sends many resizes, each an encoding."""
+        if self._shown is not None:
+            self.show(*self._shown)
 
-    def _draw_picture(self) -> None:
-        self._redraw = None
-        if self._shown is None or not self.display:
-            return
-        now, cpu = time.monotonic(), time.thread_time()
-        # The UI thread's CPU since the last picture (its encoding, the other panels) sets the wait for the next.
-        spent = cpu - self._ui_cpu if self._ui_cpu is not None else 0.0
-        self._due, self._ui_cpu = now + max(MIN_INTERVAL, spent / UI_SHARE), cpu
+    def draw(self, image: np.ndarray, faces: list[FaceResult], selected: int | None) -> None:
+        """One picture, paced as the half-block one (`Preview.show`): encoding it is the cost."""
         if not self._cleared:
             self._cleared = True
             self.update(Text(""))  # "no frame yet" gone from behind the picture
-        self.picture.image = picture(*self._shown)
+        self.picture.image = picture(image, faces, selected)
 
 
 def picture(image: np.ndarray, faces: list[FaceResult], selected: int | None) -> PILImage:

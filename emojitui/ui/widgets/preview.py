@@ -1,10 +1,20 @@
-"""The camera preview in half-block characters, with a box around each face."""
+"""The camera preview in half-block characters, with a box around each face.
+
+A picture is the UI's largest cost, so the preview paces itself: at most 5 pictures a second,
+and only as often as keeps the UI thread about half free (the wait before the next picture is
+at least twice the UI thread's CPU time since the last one). A fast machine gets 5 a second; a
+Raspberry Pi gets fewer, and its keys and other panels stay responsive. `show` may be called on
+every update: the newest frame is drawn when the wait is over.
+"""
 
 from __future__ import annotations
+
+import time
 
 import cv2
 import numpy as np
 from rich.text import Text
+from textual.timer import Timer
 
 from emojitui.engine.engine import FaceResult
 from emojitui.shared.colours import hex_to_bgr
@@ -12,21 +22,57 @@ from emojitui.shared.emotions import CLASS_COLOURS
 from emojitui.ui.halfblock import HalfBlockImage, bgr_to_rgba, fit_image
 from emojitui.ui.widgets.panel import Panel
 
+MIN_INTERVAL = 0.2  # seconds from one picture to the next at least: 5 a second
+UI_SHARE = 0.5  # and at least the UI thread's CPU time since the last picture over this: it stays about half free
+
 
 class Preview(Panel):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[np.ndarray, list[FaceResult], int | None] | None = None
+        self._redraw: Timer | None = None
+        self._due = 0.0  # time.monotonic() from which the next picture may be drawn
+        self._ui_cpu: float | None = None  # the UI thread's CPU time at the last picture
+        self.pictures = 0  # drawn so far (benchmarks, tests)
+
     def on_mount(self) -> None:
         self.border_title = "camera"
-        self._shown: tuple[np.ndarray, list[FaceResult], int | None] | None = None
         self.update(Text("no frame yet", style="dim"))
 
     def on_resize(self) -> None:  # after `Panel.on_resize` (Textual calls each class's handler)
-        if self._shown is not None:  # the last frame again, fitted to the new size
-            self.show(*self._shown)
+        if self._shown is not None:
+            self.redraw_resized()
+
+    def redraw_resized(self) -> None:
+        """The last frame again, fitted to the new size, at once: a half-block picture is cheap."""
+        if self._redraw is not None:
+            self._redraw.stop()
+        self._draw_picture()
 
     def show(self, image: np.ndarray | None, faces: list[FaceResult], selected: int | None) -> None:
+        """Draw this frame now, or the newest one when the wait since the last picture is over."""
         if image is None or not self.display:
             return
         self._shown = (image, faces, selected)
+        wait = self._due - time.monotonic()
+        if wait <= 0:
+            self._draw_picture()
+        elif self._redraw is None:
+            self._redraw = self.set_timer(wait, self._draw_picture)
+
+    def _draw_picture(self) -> None:
+        self._redraw = None
+        if self._shown is None or not self.display:
+            return
+        now, cpu = time.monotonic(), time.thread_time()
+        # The UI thread's CPU since the last picture (the picture, the other panels) sets the wait for the next.
+        spent = cpu - self._ui_cpu if self._ui_cpu is not None else 0.0
+        self._due, self._ui_cpu = now + max(MIN_INTERVAL, spent / UI_SHARE), cpu
+        self.pictures += 1
+        self.draw(*self._shown)
+
+    def draw(self, image: np.ndarray, faces: list[FaceResult], selected: int | None) -> None:
+        """One picture: the frame in half-blocks, fitted to the panel."""
         columns, rows = max(4, self.size.width), max(2, self.size.height)  # inside the border
         small = fit_image(image, columns, rows)
         draw_faces(small, faces, selected, small.shape[1] / image.shape[1])
