@@ -14,6 +14,7 @@ runs, against both views on every frame, on PublicTest faces as video clips.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -113,6 +114,19 @@ def _moving(picture: np.ndarray, x: int, y: int, background: int, frames: int = 
     return clip
 
 
+def _pastes(fer: Path, split: str, per_class: int, frames: int) -> Iterator[tuple[int, np.ndarray, int, int, int]]:
+    """FER-2013 test faces of `split` ("PublicTest" or "PrivateTest"), `per_class` a class, each
+    at a random size (150-360 px) and place in a 640x480 frame with room to move 2 px a frame for
+    `frames` frames, on a random grey: (class index, face, x, y, grey), the same every run."""
+    rng = np.random.default_rng(0)
+    for label, name in enumerate(CLASS_NAMES):
+        for path in sorted((fer / "test" / name).glob(f"{split}_*.jpg"))[:per_class]:
+            side = int(rng.integers(150, 361))
+            face = cv2.resize(cv2.imread(str(path)), (side, side), interpolation=cv2.INTER_CUBIC)
+            x, y = int(rng.integers(0, 640 - side - 2 * frames)), int(rng.integers(0, 480 - side))
+            yield label, face, x, y, int(rng.integers(40, 200))
+
+
 def _pasted_clips(engines: dict[str, Engine], classifier: ExpressionClassifier, fer: Path, per_class: int) -> dict:
     """FER-2013 faces at random sizes (150-360 px), each a moving clip through every engine: per
     engine, the share of scored frames that have the face and the accuracy of their raw output;
@@ -120,22 +134,15 @@ def _pasted_clips(engines: dict[str, Engine], classifier: ExpressionClassifier, 
     with its standard error (clips as the unit: a clip's frames are far from independent)."""
     to_class = np.array([CLASS_NAMES.index(n) for n in classifier.labels])
     outcomes: dict[str, list[list[bool | None]]] = {name: [] for name in engines}  # per clip, per frame
-    rng = np.random.default_rng(0)
-    scene = 0
-    for label, name in enumerate(CLASS_NAMES):
-        for path in sorted((fer / "test" / name).glob("PrivateTest_*.jpg"))[:per_class]:
-            side = int(rng.integers(150, 361))
-            face = cv2.resize(cv2.imread(str(path)), (side, side), interpolation=cv2.INTER_CUBIC)
-            x, y = int(rng.integers(0, 640 - side - 2 * CLIP_FRAMES)), int(rng.integers(0, 480 - side))
-            clip = _moving(face, x, y, int(rng.integers(40, 200)))
-            scene += 1
-            for engine_name, engine in engines.items():
-                outcomes[engine_name].append(
-                    [
-                        int(to_class[faces[0].raw_probabilities.argmax()]) == label if len(faces) == 1 else None
-                        for faces in _clip(engine, scene, clip)[SCORED_FROM:]
-                    ]
-                )
+    for scene, (label, face, x, y, background) in enumerate(_pastes(fer, "PrivateTest", per_class, CLIP_FRAMES), 1):
+        clip = _moving(face, x, y, background)
+        for engine_name, engine in engines.items():
+            outcomes[engine_name].append(
+                [
+                    int(to_class[faces[0].raw_probabilities.argmax()]) == label if len(faces) == 1 else None
+                    for faces in _clip(engine, scene, clip)[SCORED_FROM:]
+                ]
+            )
     report: dict = {}
     for name, clips in outcomes.items():
         frames = [o for clip in clips for o in clip]
@@ -192,27 +199,21 @@ def mirror_views(classifier: ExpressionClassifier, fer: Path, per_class: int = 2
     smoothed: dict[str, list[list[bool | None]]] = {name: [] for name in engines}
     raw: dict[str, list[list[bool | None]]] = {name: [] for name in engines}
     to_class = np.array([CLASS_NAMES.index(n) for n in classifier.labels])
-    rng = np.random.default_rng(0)
     index = 0
-    for label, name in enumerate(CLASS_NAMES):
-        for path in sorted((fer / "test" / name).glob("PublicTest_*.jpg"))[:per_class]:
-            side = int(rng.integers(150, 361))
-            face = cv2.resize(cv2.imread(str(path)), (side, side), interpolation=cv2.INTER_CUBIC)
-            x, y = int(rng.integers(0, 640 - side - 2 * MIRROR_CLIP_FRAMES)), int(rng.integers(0, 480 - side))
-            background = int(rng.integers(40, 200))
-            clip = _moving(face, x, y, background, MIRROR_CLIP_FRAMES)
-            clip += [np.full((480, 640, 3), background, np.uint8)] * MIRROR_GAP
-            for engine_name, engine in engines.items():
-                results = [engine.process(Frame(f, (index + n) / 30, index + n)).faces for n, f in enumerate(clip)]
-                scored = results[MIRROR_SCORED_FROM:MIRROR_CLIP_FRAMES]
-                shown[engine_name].append([f[0].label == name if len(f) == 1 else None for f in scored])
-                smoothed[engine_name].append(
-                    [int(to_class[f[0].probabilities.argmax()]) == label if len(f) == 1 else None for f in scored]
-                )
-                raw[engine_name].append(
-                    [int(to_class[f[0].raw_probabilities.argmax()]) == label if len(f) == 1 else None for f in scored]
-                )
-            index += len(clip)
+    for label, face, x, y, background in _pastes(fer, "PublicTest", per_class, MIRROR_CLIP_FRAMES):
+        clip = _moving(face, x, y, background, MIRROR_CLIP_FRAMES)
+        clip += [np.full((480, 640, 3), background, np.uint8)] * MIRROR_GAP
+        for engine_name, engine in engines.items():
+            results = [engine.process(Frame(f, (index + n) / 30, index + n)).faces for n, f in enumerate(clip)]
+            scored = results[MIRROR_SCORED_FROM:MIRROR_CLIP_FRAMES]
+            shown[engine_name].append([f[0].label == CLASS_NAMES[label] if len(f) == 1 else None for f in scored])
+            smoothed[engine_name].append(
+                [int(to_class[f[0].probabilities.argmax()]) == label if len(f) == 1 else None for f in scored]
+            )
+            raw[engine_name].append(
+                [int(to_class[f[0].raw_probabilities.argmax()]) == label if len(f) == 1 else None for f in scored]
+            )
+        index += len(clip)
     report: dict = {}
     for engine_name in engines:
         report[engine_name] = {"frames_with_the_face": sum(o is not None for clip in shown[engine_name] for o in clip)}
