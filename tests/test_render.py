@@ -152,6 +152,9 @@ def test_ctrl_c_mid_render_leaves_no_file(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ},
+        # Ctrl-C as a terminal sends it: a test run started in the background (`cmd &` in a script) hands
+        # its children SIGINT ignored, and Python then never raises KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while not leftovers(tmp_path, "out.mp4") and time.monotonic() < deadline and process.poll() is None:
