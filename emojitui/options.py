@@ -63,7 +63,8 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="average each face as seen and mirrored, about +0.5 points of accuracy: a still gets both views in "
-        "one call, video alternates them frame by frame and the smoothing averages them (default: on)",
+        "one call; on video a frame classifies one view and averages it with the frame before's other view, "
+        "one model pass a face a frame (default: on)",
     )
     group.add_argument(
         "--threads",

@@ -95,3 +95,34 @@ def test_a_model_built_for_one_face_per_call_still_classifies_every_face(tmp_pat
     one_by_one = np.concatenate([classifier.classify(faces[i : i + 1]) for i in range(3)])
     assert np.allclose(together, one_by_one, atol=1e-5)
     assert not classifier.model.batches and classifier.model.input_shape[0] == 1, "it really could not batch"
+
+
+def test_views_are_seen_mirrored_or_both_and_nothing_else(classifier):
+    crop = np.full((1, 48, 48), 128, np.uint8)
+    crop[:, :, :20] = 30  # not symmetric: the two views differ
+    seen, mirrored, both = (classifier.classify(crop, view) for view in ("seen", "mirrored", "both"))
+    assert np.allclose(both, (seen + mirrored) / 2, atol=1e-6) and not np.allclose(seen, mirrored)
+    with pytest.raises(ValueError, match="view"):
+        classifier.classify(crop, "sideways")
+
+
+@pytest.mark.parametrize("still", [None, 1])
+def test_video_frames_classify_one_view_and_pair_it_with_the_frame_before(model_path, monkeypatch, still):
+    """One model pass a face a frame on video (both views, as two, on a face's first frame), and every
+    frame's raw output still the two-view mean: for a face held still, the same as a both-view invoke."""
+    from emojitui.engine.engine import Engine
+    from emojitui.shared.locations import DEMO_DIR
+    from emojitui.sources.base import Frame
+    from tests.conftest import place
+
+    classifier = ExpressionClassifier(model_path)
+    batches = []
+    run = classifier.model.probabilities
+    monkeypatch.setattr(classifier.model, "probabilities", lambda x, pixels: batches.append(len(x)) or run(x, pixels))
+    engine = Engine(classifier)
+    frame = place(cv2.imread(str(DEMO_DIR / "02-obama.jpg")))
+    raws = [engine.process(Frame(frame, n / 30, n, still=still)).faces[0].raw_probabilities for n in range(8)]
+    assert batches == ([1, 1] + [1] * 7 if still is None else [2] * 8), "a still gets both views every time"
+    if still is None:  # the same box until the detection at frame 3 (re-finding moves it by a few pixels)
+        for raw in raws[1:3]:
+            assert np.allclose(raw, raws[0], atol=1e-5), "one view with the frame before's other is the two-view mean"

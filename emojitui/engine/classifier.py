@@ -5,8 +5,8 @@ Labels and the input spec come from the model card beside the file; the shared L
 compatible int8, uint8 or float model works. By default
 each face is classified as seen and mirrored, and the two averaged: expressions are
 left-right symmetric, the model's errors on the two views are not. A still gets both views in
-one invoke; a video's frames alternate them (`Engine`), so mirror averaging costs one model pass
-a face a frame (`just bench` reports both; README).
+one invoke; a video's frames alternate them and the engine averages each with the frame
+before's other view, so mirror averaging costs one model pass a face a frame (`just bench` reports both; README).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import numpy as np
 from emojitui.shared.errors import UserError
 from emojitui.shared.litert import LiteRTError, LiteRTModel, LiteRTUnavailable
 from emojitui.shared.model_card import ModelCard, ModelCardError, card_path_for, read_card
+
+VIEWS = ("both", "seen", "mirrored")
 
 
 class ModelError(UserError):
@@ -66,7 +68,10 @@ class ExpressionClassifier:
     def classify(self, crops: np.ndarray, view: str = "both") -> np.ndarray:
         """All crops in one invoke: with `flip_average`, each as seen and mirrored, averaged
         (`view` "both"), or in one view only ("seen" or "mirrored"; the engine alternates them
-        over a video's frames, which its smoothing averages); without it, as seen."""
+        over a video's frames and averages each with the other view of the frame before);
+        without it, as seen."""
+        if view not in VIEWS:
+            raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
         if len(crops) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
         pixels = self.card.input.pixels

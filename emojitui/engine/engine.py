@@ -101,6 +101,7 @@ class Engine:
         self.tracker = FaceTracker()
         self.emoji = emoji or dict(DEFAULT_EMOJI)
         self._smoothers: dict[int, LabelSmoother] = {}
+        self._last_views: dict[int, dict[str, np.ndarray]] = {}  # each face's outputs by view, the frame before
         self._frames = 0
         self._last_detection = 0
         self._full_scan_at = -math.inf  # media time of the last full scan
@@ -184,7 +185,7 @@ class Engine:
             if tracks
             else np.zeros((0, size[1], size[0]), np.uint8)
         )
-        probabilities = self.classifier.classify(crops, self._view(frame, tracks))
+        probabilities = self._classify(frame, tracks, crops)
         classified = time.perf_counter()
         faces, changes, departed = self._smooth(tracks, probabilities, frame.time)
         departed = left_with_still + departed
@@ -204,17 +205,26 @@ class Engine:
             },
         )
 
-    def _view(self, frame: Frame, tracks) -> str:
-        """Video frames alternate the face as seen and mirrored, one model pass a face: the
-        smoothing (a 0.15 s time constant, about five frames at 30 fps) averages the two as mirror
-        averaging would (docs/model-history.md has the measure). Both views each time for stills,
-        for video without smoothing, and on a frame where a face is new (its first output is
-        what the smoothing starts from and the first label shown)."""
-        if frame.still is not None or self.config.smoothing.time_constant <= 0:
-            return "both"
-        if any(t.id not in self._smoothers for t in tracks):
-            return "both"
-        return "mirrored" if self._frames % 2 else "seen"
+    def _classify(self, frame: Frame, tracks, crops: np.ndarray) -> np.ndarray:
+        """Mirror averaging at one model pass a face a video frame: a frame classifies each face in
+        one view (seen, then mirrored on the next frame) and averages it with the face's other view
+        from the frame before, so every frame's output is a two-view mean, one view a frame late,
+        at any frame rate (docs/model-history.md has the measure). A face's first frame gets both
+        views; stills and `--no-flip-average` run as the classifier is set, one invoke."""
+        classify = self.classifier.classify
+        if not self.classifier.flip_average or frame.still is not None:
+            self._last_views.clear()
+            return classify(crops)
+        last = self._last_views
+        if any(t.id not in last for t in tracks):  # a new face: both views now, each kept for the next frame
+            views = {"seen": classify(crops, "seen"), "mirrored": classify(crops, "mirrored")}
+            outputs = (views["seen"] + views["mirrored"]) / 2
+        else:
+            view, other = ("mirrored", "seen") if self._frames % 2 else ("seen", "mirrored")
+            views = {view: classify(crops, view)}
+            outputs = (views[view] + np.array([last[t.id][other] for t in tracks])) / 2 if tracks else views[view]
+        self._last_views = {t.id: {name: out[i] for name, out in views.items()} for i, t in enumerate(tracks)}
+        return outputs
 
     def _new_scene(self) -> list[int]:
         """Nothing carries over to a new still: no tracked box, no smoothing state. Returns the
@@ -224,6 +234,7 @@ class Engine:
             self._worker.discard()  # a detection in flight saw the previous photo
         left = list(self._smoothers)
         self._smoothers.clear()
+        self._last_views.clear()
         return left
 
     def _scan(self, grey: np.ndarray, now: float, full: bool = False) -> Scan:

@@ -75,7 +75,7 @@ def choose_tier(timings: Mapping[str, TierTiming], budget_ms: float, flip_averag
     """Pure: the tier for measured `timings` ("accurate", maybe "fast") and a per-face budget.
 
     A tier's cost a frame is one pass a face, with mirror averaging or without: on video the
-    engine alternates the two views over frames (`Engine._view`), and a still has no budget.
+    engine alternates the two views over frames (`Engine._classify`), and a still has no budget.
     So mirror averaging stays on unless the user turns it off (`flip_average` False), and the
     accurate tier runs where its one pass fits, else the fast one (the accurate one where the
     fast one is not installed).

@@ -2,7 +2,7 @@
 
 A picture is the UI's largest cost, so the preview paces itself: at most 5 pictures a second,
 and only as often as keeps the UI thread about half free (the wait before the next picture is
-at least twice the UI thread's CPU time since the last one). A fast machine gets 5 a second; a
+at least twice the UI thread's CPU time since the last one, and at most 2 s). A fast machine gets 5 a second; a
 Raspberry Pi gets fewer, and its keys and other panels stay responsive. `show` may be called on
 every update: the newest frame is drawn when the wait is over.
 """
@@ -24,6 +24,7 @@ from emojitui.ui.widgets.panel import Panel
 
 MIN_INTERVAL = 0.2  # seconds from one picture to the next at least: 5 a second
 UI_SHARE = 0.5  # and at least the UI thread's CPU time since the last picture over this: it stays about half free
+MAX_INTERVAL = 2.0  # but never longer: a burst of other work (a resize storm) must not freeze the preview
 
 
 class Preview(Panel):
@@ -67,7 +68,7 @@ class Preview(Panel):
         now, cpu = time.monotonic(), time.thread_time()
         # The UI thread's CPU since the last picture (the picture, the other panels) sets the wait for the next.
         spent = cpu - self._ui_cpu if self._ui_cpu is not None else 0.0
-        self._due, self._ui_cpu = now + max(MIN_INTERVAL, spent / UI_SHARE), cpu
+        self._due, self._ui_cpu = now + min(MAX_INTERVAL, max(MIN_INTERVAL, spent / UI_SHARE)), cpu
         self.pictures += 1
         self.draw(*self._shown)
 
