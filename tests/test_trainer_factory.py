@@ -128,6 +128,20 @@ def test_a_teacher_cut_short_by_its_budget_gets_more_cycles_until_it_has_had_its
     assert said[-1] == f"teacher 1/1: {teacher} has had its 2 epochs, skipped"
 
 
+def test_missing_teachers_are_trained_before_a_written_one_gets_another_cycle(tmp_path):
+    data = load_dataset(make_folder_dataset(tmp_path / "fer", per_class=4))
+    said: list[str] = []
+    recipes = tiny_recipes(tmp_path / "recipes")
+    factory = Factory(data, tmp_path / "runs", tmp_path / "models", recipes, teachers=1, budget_minutes=1e-4)
+    factory.tolerance_points, factory.say = 100.0, said.append
+    factory.train_teachers()  # teacher 1, cut short after one epoch of two
+    factory.teachers = 2
+    said.clear()
+    factory.train_teachers()
+    written = [line for line in said if " written: " in line]
+    assert [line.split(" written")[0] for line in written] == ["teacher 2/2", "teacher 1/2"], said
+
+
 @pytest.mark.parametrize("budget", ["0", "-3", "nan", "inf", "soon"])
 def test_a_budget_that_is_not_minutes_is_a_usage_error(budget, capsys):
     with pytest.raises(SystemExit) as exit_:

@@ -66,11 +66,12 @@ class Factory:
 
     def train_teachers(self) -> None:
         """Each teacher short of the recipe's epochs: train from scratch, or one more cycle from its
-        committed file; then export, verify and write its card."""
+        committed file; then export, verify and write its card. Missing teachers come first: the
+        students need every teacher, not every teacher's last few epochs."""
         base = self._recipe("teacher")
-        for k, target in enumerate(self.teacher_files(), start=1):
+        owed = [(k, t, 0 if self.fresh else teacher_epochs(t)) for k, t in enumerate(self.teacher_files(), start=1)]
+        for k, target, done in sorted(owed, key=lambda teacher: teacher[2] > 0):
             label = f"teacher {k}/{self.teachers}"
-            done = 0 if self.fresh else teacher_epochs(target)
             if done >= base.epochs * FINISHED_SHARE:
                 self.say(f"{label}: {target} has had its {done} epochs, skipped")
                 continue
