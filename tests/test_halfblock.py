@@ -4,6 +4,7 @@ styling of the plain segments gives, over plain and attributed base styles, tran
 import numpy as np
 import pytest
 from rich.console import Console
+from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
@@ -41,3 +42,31 @@ def test_cells_show_the_right_halves():
     rgba[:, 2] = (0, 255, 0, 255)  # both
     text = "".join(segment.text for segment in HalfBlockImage(rgba).lines[0])
     assert text == UPPER + LOWER + UPPER
+
+
+def test_the_preview_filter_gives_textuals_colours_and_passes_a_picture_through_as_it_is():
+    """`PictureTruecolor` must give what Textual's ANSI-to-truecolor filter gives, line for line,
+    and on a picture's lines (RGB styles over an RGB base) hand back the very same segments."""
+    from rich.terminal_theme import MONOKAI
+    from textual.color import Color
+    from textual.filter import ANSIToTruecolor
+
+    from emojitui.ui.widgets.preview import PictureTruecolor
+
+    inner = ANSIToTruecolor(MONOKAI)
+    wrapped, background = PictureTruecolor(inner), Color.parse("#101010")
+    base = Style(color="#e0e0e0", bgcolor="#101010")
+    others = [
+        [Segment("dim", Style(dim=True, color="#e0e0e0")), Segment(" red", Style(color="red", bgcolor="blue"))],
+        [Segment(" ", None), Segment("x", Style(color="default"))],
+    ]
+    for seed in range(3):
+        for strip in HalfBlockImage(picture(seed)).strips(base):
+            line = list(strip)
+            assert wrapped.apply(line, background) is line
+            assert line == inner.apply(line, background)
+        for line in others:  # after a picture's styles: converted all the same, as Textual converts them
+            converted = wrapped.apply(line, background)
+            assert converted == inner.apply(line, background) and converted != line
+        mixed = list(HalfBlockImage(picture(seed)).strips(base)[0]) + others[0]
+        assert wrapped.apply(mixed, background) == inner.apply(mixed, background)

@@ -10,10 +10,17 @@ every update: the newest frame is drawn when the wait is over.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from functools import lru_cache
+from operator import itemgetter
 
 import cv2
 import numpy as np
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual.color import Color
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.timer import Timer
 
 from emojitui.engine.engine import FaceResult
@@ -25,6 +32,8 @@ from emojitui.ui.widgets.panel import Panel
 MIN_INTERVAL = 0.2  # seconds from one picture to the next at least: 5 a second
 UI_SHARE = 0.5  # and at least the UI thread's CPU time since the last picture over this: it stays about half free
 MAX_INTERVAL = 2.0  # but never longer: a burst of other work (a resize storm) must not freeze the preview
+PICTURE_STYLES = 65536  # styles the preview's colour filter remembers as unchanged: a picture has a few thousand
+_style_of = itemgetter(1)  # a segment's style
 
 
 class Preview(Panel):
@@ -35,6 +44,10 @@ class Preview(Panel):
         self._due = 0.0  # time.monotonic() from which the next picture may be drawn
         self._ui_cpu: float | None = None  # the UI thread's CPU time at the last picture
         self.pictures = 0  # drawn so far (benchmarks, tests)
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """The app's filters, its ANSI-to-truecolor one passing a picture's lines through (`PictureTruecolor`)."""
+        return [picture_truecolor(f) if type(f) is ANSIToTruecolor else f for f in super().get_line_filters()]
 
     def on_mount(self) -> None:
         self.border_title = "camera"
@@ -78,6 +91,47 @@ class Preview(Panel):
         small = fit_image(image, columns, rows)
         draw_faces(small, faces, selected, small.shape[1] / image.shape[1])
         self.update(HalfBlockImage(bgr_to_rgba(small)))
+
+
+class PictureTruecolor(LineFilter):
+    """Textual's ANSI-to-truecolor filter, without its cost on a picture's lines.
+
+    Textual's filter makes a new segment for every segment of every line: on a half-block
+    picture (a thousand and more runs, already in truecolor) that was a fifth of the picture's
+    cost, and it changed nothing. This one hands a line back as it is when the wrapped filter
+    leaves each of its styles as it is, which it checks once per style object: a picture's
+    styles are reused from picture to picture (`halfblock._Palette`), so a line is most often
+    one set operation in C.
+    """
+
+    def __init__(self, inner: ANSIToTruecolor) -> None:
+        super().__init__(enabled=inner.enabled)
+        self.inner = inner
+        self._unchanged: dict[Color, tuple[set[int], list[Style]]] = {}  # ids, and the styles (kept alive)
+
+    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        unchanged = self._unchanged.get(background)
+        if unchanged is None or len(unchanged[1]) >= PICTURE_STYLES:
+            unchanged = self._unchanged[background] = ({id(None)}, [])
+        ids, kept = unchanged
+        styles = list(map(_style_of, segments))
+        new = set(map(id, styles)) - ids
+        if new:  # checked one by one, each once
+            by_id = dict(zip(map(id, styles), styles, strict=True))
+            rich_background = background.rich_color
+            for style_id in new:
+                style = by_id[style_id]
+                if self.inner.truecolor_style(style, rich_background) is not style:
+                    return self.inner.apply(segments, background)
+                ids.add(style_id)
+                kept.append(style)  # while it is kept, no other style can have its id
+        return segments
+
+
+@lru_cache(maxsize=2)
+def picture_truecolor(inner: ANSIToTruecolor) -> PictureTruecolor:
+    """One wrapper for each of the app's filters (Textual replaces its filter when the theme changes)."""
+    return PictureTruecolor(inner)
 
 
 def draw_faces(
