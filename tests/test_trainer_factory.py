@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -16,7 +17,9 @@ from trainer.data import load_dataset, load_wild_dev
 from trainer.evaluate import model_probabilities
 from trainer.factory import Factory, made_from, teacher_epochs
 from trainer.recipe import RECIPES, Recipe
+from trainer.report import write_models_page
 from trainer.run_folder import RunError, read_json
+from trainer.teachers import teacher_views
 
 TINY = {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "stem": 8, "stages": [[8, 1], [16, 1]], "teacher_shift": 1}
 
@@ -81,6 +84,27 @@ def test_teachers_then_students_are_written_with_cards_that_name_their_teachers(
     page = (models / "README.md").read_text()
     assert "## Teachers" in page and "`emotion-fast.tflite` | fast" in page and "wild-dev" in page
     assert any(line.startswith("teacher 2/2: 2 epochs x ~") for line in said), "the estimate is printed"
+
+
+def test_the_teachers_ensemble_is_measured_on_publictest_and_shown_while_the_teachers_are_those(made, tmp_path):
+    factory, root, said = made
+    teachers = factory.teacher_files()
+    ensemble = read_json(root / "models" / "teachers" / "ensemble.json")
+    assert [t["file"] for t in ensemble["key"]["teachers"]] == ["teacher-1.tflite", "teacher-2.tflite"]
+    assert ensemble["views"] == 10, "teacher_shift 1: each face, its mirror, and both moved four ways"
+    val = factory.dataset["val"]
+    mean = sum(  # the ensemble worked out here, teacher by teacher and view by view
+        model_probabilities(t, np.ascontiguousarray(view)) for t in teachers for view in teacher_views(val.images, 1)
+    )
+    assert ensemble["val_int8"]["accuracy"] == round(float((mean.argmax(axis=1) == val.labels).mean()), 4)
+    assert ensemble["wild_dev_int8"]["images"] == len(factory.wild_dev)
+    assert any(line.startswith("the 2 teachers together (10 views a face): PublicTest") for line in said)
+    assert "Together (teacher-1.tflite, teacher-2.tflite;" in (root / "models" / "README.md").read_text()
+    changed = shutil.copytree(root / "models", tmp_path / "models")
+    (changed / "teachers" / "teacher-2.tflite").write_bytes(teachers[1].read_bytes() + b"\0")
+    write_models_page(changed)
+    page = (changed / "README.md").read_text()
+    assert "## Teachers" in page and "Together" not in page, "a report of other teacher files is not shown"
 
 
 def test_a_second_run_skips_every_step_whose_output_exists(made):

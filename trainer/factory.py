@@ -4,7 +4,8 @@
    each exported to int8 as `models/teachers/teacher-<k>.tflite` with its card. A CPU that fits
    fewer epochs than the recipe's into one session's budget writes the teacher all the same; the
    next run gives it another learning-rate cycle, from that committed file, for the epochs still
-   owed, until it has had the recipe's epochs in all;
+   owed, until it has had the recipe's epochs in all. With all K written, how they read PublicTest
+   together is written beside them (`ensemble.json`);
 2. `student`: the accurate tier, trained from scratch on the teachers' ensemble averaged over
    views (`recipes/student.json`), exported as `models/emotion.tflite`;
 3. `fast`: the fast tier from the same teachers (`recipes/student-fast.json`), exported as
@@ -20,16 +21,22 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from emojitui.shared.atomic import write_text_atomic
 from emojitui.shared.model_card import ModelCardError, card_path_for, read_card
 from trainer.data import Dataset, Split
 from trainer.recipe import RECIPES, Recipe, epochs_in_all
 from trainer.run_folder import RunError, RunFolder, Say, read_json
+from trainer.teachers import ensemble_report, teacher_views
 
 STEPS = ("teachers", "student", "fast", "export")
+ENSEMBLE_FILE = "ensemble.json"  # beside the teachers: how they read PublicTest together
 # A teacher with this share of its recipe's epochs is finished: a cycle of the few epochs still
 # owed would restart the learning rate at its peak and end below where the teacher stands.
 FINISHED_SHARE = 0.9
@@ -83,6 +90,30 @@ class Factory:
                 run = self._train(recipe, self.runs / f"teacher-{k}", label)
             self._export(run, target.parent, target.stem, "teacher")
             self.say(f"{label} written: commit {target} and its card before the next step")
+        self.report_ensemble()
+
+    def report_ensemble(self) -> None:
+        """How the teachers together read PublicTest (and wild-dev), averaged over the views the
+        students' targets are made from: `models/teachers/ensemble.json`, shown on the models page."""
+        teachers = self.teacher_files()
+        if not all(t.is_file() for t in teachers):
+            return
+        shift = self._recipe("student").teacher_shift
+        key = {"teachers": [teacher_key(t) for t in teachers], "teacher_shift": shift}
+        target = self.models / "teachers" / ENSEMBLE_FILE
+        if target.is_file() and not self.fresh and read_json(target).get("key") == key:
+            return
+        names = tuple(str(t) for t in teachers)
+        report = {"key": key, "views": len(teacher_views(np.zeros((1, 2, 2)), shift))}
+        report["val_int8"] = _summary(ensemble_report(names, self.dataset["val"], shift))
+        if self.wild_dev is not None and len(self.wild_dev):
+            report["wild_dev_int8"] = _summary(ensemble_report(names, self.wild_dev, shift))
+        write_text_atomic(target, json.dumps(report, indent=2) + "\n")
+        val = report["val_int8"]
+        self.say(
+            f"the {len(teachers)} teachers together ({report['views']} views a face): PublicTest "
+            f"{val['accuracy'] * 100:.2f}%, macro-F1 {val['macro_f1']:.3f}; written to {target}"
+        )
 
     def train_student(self, step: str) -> None:
         """The accurate (`student`) or fast (`fast`) tier, distilled from all K teachers."""
@@ -142,6 +173,15 @@ class Factory:
         )
         if exported != 0:
             raise ExportError(f"cannot export {run.root} as {models / name}.tflite")
+
+
+def teacher_key(teacher: Path) -> dict:
+    """A teacher file as the ensemble report names it: its name and content hash."""
+    return {"file": teacher.name, "sha256": hashlib.sha256(teacher.read_bytes()).hexdigest()}
+
+
+def _summary(report: dict) -> dict:
+    return {k: report[k] for k in ("accuracy", "macro_f1", "balanced_accuracy", "images")}
 
 
 def teacher_epochs(teacher: Path) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 from emojitui.shared.atomic import write_text_atomic
@@ -21,15 +23,28 @@ def write_models_page(models: Path) -> None:
         except ModelCardError:
             continue
     teachers = []
-    for path in sorted((models / "teachers").glob("*.json")):
+    for path in sorted((models / "teachers").glob("teacher-*.json")):
         try:
             teachers.append(read_card(path))
         except ModelCardError:
             continue
-    write_text_atomic(models / "README.md", models_page(cards, teachers))
+    write_text_atomic(models / "README.md", models_page(cards, teachers, _ensemble(models / "teachers")))
 
 
-def models_page(cards: list[ModelCard], teachers: list[ModelCard]) -> str:
+def _ensemble(folder: Path) -> dict | None:
+    """The teachers' ensemble report (`trainer.factory`), if it is there and of the teacher files there now."""
+    try:
+        ensemble = json.loads((folder / "ensemble.json").read_text())
+        current = all(
+            hashlib.sha256((folder / t["file"]).read_bytes()).hexdigest() == t["sha256"]
+            for t in ensemble["key"]["teachers"]
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return ensemble if current else None
+
+
+def models_page(cards: list[ModelCard], teachers: list[ModelCard], ensemble: dict | None = None) -> str:
     summary = "\n".join(
         f"| `{c.name}.tflite` | {c.tier or 'accurate'} | **{c.metrics['test_int8']['accuracy'] * 100:.2f}%** "
         f"| {c.metrics['test_int8']['macro_f1'] * 100:.2f}% | {c.metrics['val_int8_accuracy'] * 100:.2f}% "
@@ -51,7 +66,7 @@ from the teachers' ensemble.
 For scale (published PrivateTest figures): human about 65%, 2013 challenge winner 71.2%, best
 single CNNs 72.7-74.4%. The `fer` package's mini-Xception claims 66% on a random split.
 PrivateTest was read once per export; models were chosen on PublicTest.
-{_teachers_section(teachers)}
+{_teachers_section(teachers, ensemble)}
 {"".join(model_section(card) for card in cards)}"""
 
 
@@ -60,7 +75,7 @@ def _cycles(recipe: dict) -> str:
     return f"{epochs_in_all(recipe)}: " + " + ".join(f"{run} of {planned}" for run, planned in cycles(recipe))
 
 
-def _teachers_section(teachers: list[ModelCard]) -> str:
+def _teachers_section(teachers: list[ModelCard], ensemble: dict | None) -> str:
     if not teachers:
         return ""
     rows = "\n".join(
@@ -75,7 +90,20 @@ def _teachers_section(teachers: list[ModelCard]) -> str:
 | file | PublicTest int8 | wild-dev balanced | seed | epochs (each cycle's run of planned) | compute |
 |---|---|---|---|---|---|
 {rows}
-"""
+{_ensemble_line(ensemble)}"""
+
+
+def _ensemble_line(ensemble: dict | None) -> str:
+    """What the students learn from: the teachers' mean over each face's views, on PublicTest and wild-dev."""
+    if not ensemble:
+        return ""
+    names = ", ".join(t["file"] for t in ensemble["key"]["teachers"])
+    val, wild = ensemble["val_int8"], ensemble.get("wild_dev_int8")
+    wild_text = f", wild-dev balanced {wild['balanced_accuracy'] * 100:.2f}%" if wild else ""
+    return (
+        f"\nTogether ({names}; the mean of each over {ensemble['views']} views of a face, as the students' "
+        f"targets are made): PublicTest {val['accuracy'] * 100:.2f}%, macro-F1 {val['macro_f1']:.3f}{wild_text}.\n"
+    )
 
 
 def _wild(card: ModelCard) -> str:

@@ -12,7 +12,9 @@ import numpy as np
 from emojitui.shared.atomic import write_bytes_atomic, write_text_atomic
 from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.shared.litert import LiteRTModel
+from trainer.data import Split
 from trainer.evaluate import chunked_probabilities, model_labels
+from trainer.metrics import classification_report
 from trainer.run_folder import RunError, RunFolder, Say, read_json
 
 
@@ -37,19 +39,31 @@ def teacher_targets(
     key_file = run.teacher_targets.with_suffix(".json")
     if run.teacher_targets.is_file() and key_file.is_file() and read_json(key_file) == key:
         return np.load(run.teacher_targets)
-    views = teacher_views(images, shift)
-    say(f"teacher targets from {len(teachers)} model(s), each averaged over {len(views)} views of every image")
-    total = np.zeros((len(images), len(CLASS_NAMES)), np.float64)
-    for teacher in teachers:
-        order, runner = _class_order(Path(teacher)), LiteRTModel(Path(teacher))  # loaded once for all views
-        for view in views:
-            total += chunked_probabilities(runner, np.ascontiguousarray(view))[:, order]
-    targets = (total / (len(views) * len(teachers))).astype(np.float32)
+    views = len(teacher_views(images[:1], shift))
+    say(f"teacher targets from {len(teachers)} model(s), each averaged over {views} views of every image")
+    targets = ensemble_probabilities(teachers, images, shift)
     buffer = io.BytesIO()
     np.save(buffer, targets)
     write_bytes_atomic(run.teacher_targets, buffer.getvalue())
     write_text_atomic(key_file, json.dumps(key, indent=2) + "\n")
     return targets
+
+
+def ensemble_probabilities(teachers: tuple[str, ...], images: np.ndarray, shift: int) -> np.ndarray:
+    """The teachers' mean probabilities (CLASS_NAMES order) over each image's views (`teacher_views`)."""
+    views = teacher_views(images, shift)
+    total = np.zeros((len(images), len(CLASS_NAMES)), np.float64)
+    for teacher in teachers:
+        order, runner = _class_order(Path(teacher)), LiteRTModel(Path(teacher))  # loaded once for all views
+        for view in views:
+            total += chunked_probabilities(runner, np.ascontiguousarray(view))[:, order]
+    return (total / (len(views) * len(teachers))).astype(np.float32)
+
+
+def ensemble_report(teachers: tuple[str, ...], split: Split, shift: int) -> dict:
+    """How the teachers' ensemble (what the students learn from) reads `split`: a classification report."""
+    predicted = ensemble_probabilities(teachers, split.images, shift).argmax(axis=1)
+    return classification_report(split.labels, predicted, list(CLASS_NAMES))
 
 
 def _class_order(teacher: Path) -> list[int]:
