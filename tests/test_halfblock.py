@@ -8,7 +8,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from emojitui.ui.halfblock import LOWER, UPPER, HalfBlockImage
+from emojitui.ui.halfblock import LOWER, QUANTUM, UPPER, HalfBlockImage
 
 
 def picture(seed: int) -> np.ndarray:
@@ -70,3 +70,29 @@ def test_the_preview_filter_gives_textuals_colours_and_passes_a_picture_through_
             assert converted == inner.apply(line, background) and converted != line
         mixed = list(HalfBlockImage(picture(seed)).strips(base)[0]) + others[0]
         assert wrapped.apply(mixed, background) == inner.apply(mixed, background)
+
+
+def test_a_still_scene_keeps_its_picture_through_camera_noise_and_a_change_shows_where_it_is():
+    """Noise of a few levels leaves every line as it was (nothing to redraw or send), though it
+    moves pixels across colour steps; a real change redraws its own lines only; no pixel is ever
+    shown more than one and a half colour steps from its colour."""
+    rng = np.random.default_rng(7)
+    scene = picture(0)
+    scene[..., 3] = 255
+
+    def noisy(image):
+        out = image.copy()
+        out[..., :3] = np.clip(image[..., :3].astype(int) + rng.integers(-3, 4, image[..., :3].shape), 0, 255)
+        return out
+
+    first = HalfBlockImage(scene)
+    second = HalfBlockImage(noisy(scene), previous=first)
+    assert HalfBlockImage(noisy(scene)).runs != first.runs, "without the last picture, the noise shows"
+    assert second.runs == first.runs
+    changed = noisy(scene)
+    changed[:4, :10, :3] = 255 - changed[:4, :10, :3]  # something moved in the top two text rows
+    third = HalfBlockImage(changed, previous=second)
+    assert third.runs[:2] != first.runs[:2] and third.runs[2:] == first.runs[2:]
+    assert np.abs(third.colours[:23] - changed[..., :3]).max() <= 1.5 * QUANTUM  # 23 pixel rows, padded to 24
+    narrower = scene[:, :20]
+    assert HalfBlockImage(narrower, previous=third).runs == HalfBlockImage(narrower).runs, "a new size starts over"

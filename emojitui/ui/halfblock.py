@@ -3,7 +3,8 @@
 Pure functions of an image, so they are tested and reused by the emoji panel and the camera
 preview. A camera preview is drawn five times a second, so a picture's cost is kept to NumPy
 and a dictionary lookup a run of identical cells: styles are built once per colour pair (few,
-once quantised) and reused, with their ANSI codes.
+once quantised) and reused, with their ANSI codes. Given the last picture, a pixel keeps its
+colour through a camera's noise (`quantise`), so only the lines where something moved change.
 """
 
 from __future__ import annotations
@@ -37,11 +38,12 @@ class HalfBlockImage:
     codes would also be worked out again).
     """
 
-    def __init__(self, rgba: np.ndarray) -> None:
+    def __init__(self, rgba: np.ndarray, previous: HalfBlockImage | None = None) -> None:
         if rgba.shape[0] % 2:
             rgba = np.vstack([rgba, np.zeros((1, *rgba.shape[1:]), rgba.dtype)])
         self.width = rgba.shape[1]
-        self.runs = _runs(rgba)
+        self.colours = quantise(rgba, previous.colours if previous is not None else None)
+        self.runs = _runs(self.colours, rgba)
         self._strips: tuple[Style | None, list[Strip]] | None = None
 
     @cached_property
@@ -61,9 +63,25 @@ class HalfBlockImage:
             yield Segment.line()
 
 
-def _runs(image: np.ndarray) -> list[tuple[list[int], list[int]]]:
+def quantise(image: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
+    """The RGB colours in steps of QUANTUM; with the `previous` picture's (same size), a pixel
+    keeps its previous colour while it stays within half a step of that colour's range.
+
+    A camera's noise moves pixels across step boundaries from frame to frame, so without this
+    every line of a still scene would change in every picture and be drawn (and sent to the
+    terminal) again; with it, only the lines where something moved are.
+    """
+    rgb = image[..., :3].astype(np.int16)
+    quantised = rgb // QUANTUM * QUANTUM
+    if previous is not None and previous.shape == quantised.shape:
+        steady = (np.abs(rgb - (previous + QUANTUM // 2)) <= QUANTUM).all(axis=2)
+        quantised = np.where(steady[..., None], previous, quantised)
+    return quantised
+
+
+def _runs(colours: np.ndarray, image: np.ndarray) -> list[tuple[list[int], list[int]]]:
     """Each text row as (cell keys, run lengths): runs of identical cells become one."""
-    quantised = (image[..., :3] // QUANTUM * QUANTUM).astype(np.int64)
+    quantised = colours.astype(np.int64)
     opaque = image[..., 3] >= 128 if image.shape[2] == 4 else np.ones(image.shape[:2], bool)
     packed = np.where(opaque, (quantised[..., 0] << 16) | (quantised[..., 1] << 8) | quantised[..., 2], -1)
     keys = ((packed[0::2] + 1) << KEY_SHIFT) | (packed[1::2] + 1)

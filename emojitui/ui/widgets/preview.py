@@ -44,6 +44,7 @@ class Preview(Panel):
         self._due = 0.0  # time.monotonic() from which the next picture may be drawn
         self._ui_cpu: float | None = None  # the UI thread's CPU time at the last picture
         self.pictures = 0  # drawn so far (benchmarks, tests)
+        self._picture: HalfBlockImage | None = None  # the last one: a still scene's noise does not redraw it
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """The app's filters, its ANSI-to-truecolor one passing a picture's lines through (`PictureTruecolor`)."""
@@ -90,7 +91,8 @@ class Preview(Panel):
         columns, rows = max(4, self.size.width), max(2, self.size.height)  # inside the border
         small = fit_image(image, columns, rows)
         draw_faces(small, faces, selected, small.shape[1] / image.shape[1])
-        self.update(HalfBlockImage(bgr_to_rgba(small)))
+        self._picture = HalfBlockImage(bgr_to_rgba(small), previous=self._picture)
+        self.update(self._picture)
 
 
 class PictureTruecolor(LineFilter):
