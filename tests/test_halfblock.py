@@ -70,6 +70,33 @@ def test_the_preview_filter_gives_textuals_colours_and_passes_a_picture_through_
             assert converted == inner.apply(line, background) and converted != line
         mixed = list(HalfBlockImage(picture(seed)).strips(base)[0]) + others[0]
         assert wrapped.apply(mixed, background) == inner.apply(mixed, background)
+    seen = list(HalfBlockImage(picture(0)).strips(base)[0])
+    again = [Segment(text, style.copy() if style else style) for text, style, _ in seen]  # equal, not the same
+    assert wrapped.apply(again, background) is again, "a palette rebuilt after it was cleared passes through too"
+    assert wrapped.apply(again, Color.parse("#ffffff")) is again, "whatever the background"
+
+
+async def test_the_preview_wraps_the_apps_colour_filter_and_follows_a_theme_change():
+    from textual.app import App
+    from textual.filter import ANSIToTruecolor
+
+    from emojitui.ui.widgets.preview import PictureTruecolor, Preview
+
+    class PreviewOnly(App):
+        def compose(self):
+            yield Preview()
+
+    async with PreviewOnly().run_test(size=(60, 20)) as pilot:
+        preview, inners = pilot.app.query_one(Preview), []
+        for theme in ("textual-dark", "textual-light"):
+            pilot.app.theme = theme
+            await pilot.pause()
+            (app_filter,) = [f for f in pilot.app.get_line_filters() if isinstance(f, ANSIToTruecolor)]
+            (wrapper,) = [f for f in preview.get_line_filters() if isinstance(f, PictureTruecolor)]
+            assert wrapper.inner is app_filter
+            assert not any(type(f) is ANSIToTruecolor for f in preview.get_line_filters())
+            inners.append(app_filter)
+        assert inners[0] is not inners[1], "Textual made a new filter for the light theme: wrapped in turn"
 
 
 def test_a_still_scene_keeps_its_picture_through_camera_noise_and_a_change_shows_where_it_is():

@@ -10,12 +10,14 @@ import pytest
 
 pytest.importorskip("tensorflow", reason="the training extra is not installed (just setup installs it)")
 
+from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.shared.model_card import read_card
 from tests.test_trainer_data import make_folder_dataset
 from trainer.cli import main as trainer_main
 from trainer.data import load_dataset, load_wild_dev
 from trainer.evaluate import model_probabilities
 from trainer.factory import Factory, made_from, teacher_epochs
+from trainer.metrics import classification_report
 from trainer.recipe import RECIPES, Recipe
 from trainer.report import write_models_page
 from trainer.run_folder import RunError, read_json
@@ -96,10 +98,16 @@ def test_the_teachers_ensemble_is_measured_on_publictest_and_shown_while_the_tea
     mean = sum(  # the ensemble worked out here, teacher by teacher and view by view
         model_probabilities(t, np.ascontiguousarray(view)) for t in teachers for view in teacher_views(val.images, 1)
     )
-    assert ensemble["val_int8"]["accuracy"] == round(float((mean.argmax(axis=1) == val.labels).mean()), 4)
+    expected = classification_report(val.labels, mean.argmax(axis=1), list(CLASS_NAMES))
+    assert ensemble["val_int8"] == {k: expected[k] for k in ("accuracy", "macro_f1", "balanced_accuracy", "images")}
     assert ensemble["wild_dev_int8"]["images"] == len(factory.wild_dev)
     assert any(line.startswith("the 2 teachers together (10 views a face): PublicTest") for line in said)
     assert "Together (teacher-1.tflite, teacher-2.tflite;" in (root / "models" / "README.md").read_text()
+    report = root / "models" / "teachers" / "ensemble.json"
+    saved = report.read_text()
+    report.write_text("{not json")
+    factory.report_ensemble()
+    assert report.read_text() == saved, "a damaged report is made again"
     changed = shutil.copytree(root / "models", tmp_path / "models")
     (changed / "teachers" / "teacher-2.tflite").write_bytes(teachers[1].read_bytes() + b"\0")
     write_models_page(changed)
@@ -111,10 +119,11 @@ def test_a_second_run_skips_every_step_whose_output_exists(made):
     factory, root, _ = made
     said: list[str] = []
     factory.say = said.append
-    before = {p: p.stat().st_mtime_ns for p in (root / "models").rglob("*.tflite")}
+    before = {p: p.stat().st_mtime_ns for p in (root / "models").rglob("*") if p.suffix in (".tflite", ".json")}
     factory.run(("teachers", "student", "fast"))
     assert sum("skipped" in line for line in said) == 4, said
-    assert {p: p.stat().st_mtime_ns for p in (root / "models").rglob("*.tflite")} == before
+    after = {p: p.stat().st_mtime_ns for p in (root / "models").rglob("*") if p.suffix in (".tflite", ".json")}
+    assert after == before, "nothing written again, the teachers' ensemble report included"
 
 
 def test_a_new_teacher_makes_the_students_stale(made, tmp_path):

@@ -19,6 +19,7 @@ need not survive; the finished files in `models/` are what to commit after each 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -99,20 +100,27 @@ class Factory:
         if not all(t.is_file() for t in teachers):
             return
         shift = self._recipe("student").teacher_shift
-        key = {"teachers": [teacher_key(t) for t in teachers], "teacher_shift": shift}
+        val, wild = self.dataset["val"], self.wild_dev if self.wild_dev is not None and len(self.wild_dev) else None
+        key = {
+            "teachers": [teacher_key(t) for t in teachers],
+            "teacher_shift": shift,
+            "val_images_sha256": hashlib.sha256(np.ascontiguousarray(val.images).data).hexdigest(),
+            "wild_dev_images": len(wild) if wild is not None else 0,
+        }
         target = self.models / "teachers" / ENSEMBLE_FILE
-        if target.is_file() and not self.fresh and read_json(target).get("key") == key:
-            return
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # none, unreadable or not an object: made again
+            if not self.fresh and json.loads(target.read_text()).get("key") == key:
+                return
         names = tuple(str(t) for t in teachers)
         report = {"key": key, "views": len(teacher_views(np.zeros((1, 2, 2)), shift))}
-        report["val_int8"] = _summary(ensemble_report(names, self.dataset["val"], shift))
-        if self.wild_dev is not None and len(self.wild_dev):
-            report["wild_dev_int8"] = _summary(ensemble_report(names, self.wild_dev, shift))
+        report["val_int8"] = _summary(ensemble_report(names, val, shift))
+        if wild is not None:
+            report["wild_dev_int8"] = _summary(ensemble_report(names, wild, shift))
         write_text_atomic(target, json.dumps(report, indent=2) + "\n")
-        val = report["val_int8"]
         self.say(
             f"the {len(teachers)} teachers together ({report['views']} views a face): PublicTest "
-            f"{val['accuracy'] * 100:.2f}%, macro-F1 {val['macro_f1']:.3f}; written to {target}"
+            f"{report['val_int8']['accuracy'] * 100:.2f}%, macro-F1 {report['val_int8']['macro_f1']:.3f}; "
+            f"written to {target}"
         )
 
     def train_student(self, step: str) -> None:

@@ -39,6 +39,7 @@ def _ensemble(folder: Path) -> dict | None:
             hashlib.sha256((folder / t["file"]).read_bytes()).hexdigest() == t["sha256"]
             for t in ensemble["key"]["teachers"]
         )
+        _ensemble_line(ensemble)  # all it shows is there
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return ensemble if current else None

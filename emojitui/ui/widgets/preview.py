@@ -32,7 +32,7 @@ from emojitui.ui.widgets.panel import Panel
 MIN_INTERVAL = 0.2  # seconds from one picture to the next at least: 5 a second
 UI_SHARE = 0.5  # and at least the UI thread's CPU time since the last picture over this: it stays about half free
 MAX_INTERVAL = 2.0  # but never longer: a burst of other work (a resize storm) must not freeze the preview
-PICTURE_STYLES = 65536  # styles the preview's colour filter remembers as unchanged: a picture has a few thousand
+PICTURE_STYLES = 32768  # styles the preview's colour filter remembers as unchanged, as many as a palette keeps
 _style_of = itemgetter(1)  # a segment's style
 
 
@@ -101,21 +101,22 @@ class PictureTruecolor(LineFilter):
     Textual's filter makes a new segment for every segment of every line: on a half-block
     picture (a thousand and more runs, already in truecolor) that was a fifth of the picture's
     cost, and it changed nothing. This one hands a line back as it is when the wrapped filter
-    leaves each of its styles as it is, which it checks once per style object: a picture's
-    styles are reused from picture to picture (`halfblock._Palette`), so a line is most often
-    one set operation in C.
+    leaves each of its styles as it is (whatever the background: only dim styles depend on it,
+    and those it always changes), which it checks once per style object: a picture's styles
+    are reused from picture to picture (`halfblock._Palette`), so a line is most often one set
+    operation in C.
     """
 
     def __init__(self, inner: ANSIToTruecolor) -> None:
         super().__init__(enabled=inner.enabled)
         self.inner = inner
-        self._unchanged: dict[Color, tuple[set[int], list[Style]]] = {}  # ids, and the styles (kept alive)
+        self._unchanged_ids: set[int] = {id(None)}
+        self._unchanged: list[Style] = []  # kept alive, so no other style can have one of those ids
 
     def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
-        unchanged = self._unchanged.get(background)
-        if unchanged is None or len(unchanged[1]) >= PICTURE_STYLES:
-            unchanged = self._unchanged[background] = ({id(None)}, [])
-        ids, kept = unchanged
+        if len(self._unchanged) >= PICTURE_STYLES:
+            self._unchanged_ids, self._unchanged = {id(None)}, []
+        ids = self._unchanged_ids
         styles = list(map(_style_of, segments))
         new = set(map(id, styles)) - ids
         if new:  # checked one by one, each once
@@ -123,10 +124,10 @@ class PictureTruecolor(LineFilter):
             rich_background = background.rich_color
             for style_id in new:
                 style = by_id[style_id]
-                if self.inner.truecolor_style(style, rich_background) is not style:
+                if self.inner.truecolor_style(style, rich_background) != style:  # an equal one renders the same
                     return self.inner.apply(segments, background)
                 ids.add(style_id)
-                kept.append(style)  # while it is kept, no other style can have its id
+                self._unchanged.append(style)
         return segments
 
 
