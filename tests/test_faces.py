@@ -102,6 +102,26 @@ def test_prediction_carries_boxes_along_their_velocity():
     assert tracker.tracks[0].box.x > before
 
 
+def test_a_still_faces_jittering_detections_hold_its_box_steady_and_a_real_move_is_followed_at_once():
+    """dlib boxes a still face a few pixels apart at each detection; the box must not jump with
+    them (nor take them for motion), yet a face that moves gets its box at once."""
+    centre = Box(200, 120, 240, 240)
+    jitter = [(-6, 5), (5, -7), (-4, -6), (6, 6), (-5, 7), (4, -5)] * 3
+    tracker = FaceTracker()
+    tracker.update([centre])
+    shown = []
+    for dx, dy in jitter:
+        tracker.update([Box(centre.x + dx, centre.y + dy, 240, 240)], frames_since_last=3)
+        tracker.predict()
+        tracker.predict()
+        shown.append(tracker.tracks[0].box)
+    off = max(max(abs(b.x - centre.x), abs(b.y - centre.y)) for b in shown)
+    assert off <= 4.5, f"the box wandered {off:.1f} px for detections up to 7 px off"
+    moved = Box(centre.x + 60, centre.y, 240, 240)
+    (track,) = tracker.update([moved], frames_since_last=3)
+    assert track.box == moved and track.velocity[0] > 0, "a real move: the box is there, and carries on"
+
+
 def test_fer_crop_is_square_wider_and_higher_than_the_detector_box():
     box = Box(100, 100, 100, 100)
     crop = box.fer_crop_box()

@@ -156,6 +156,12 @@ class FaceTracker:
 
     min_iou: float = 0.3
     max_missed: int = 2  # detection rounds a track survives without a match
+    # dlib boxes a face that did not move a few pixels apart from one detection to the next (its
+    # 8-px cell grid; a full scan and a re-finding at another scale): a detection overlapping the
+    # box this much is taken for that jitter, and the box moves only part of the way to it, so a
+    # still face's box (its crop, its picture) holds steady; a bigger move is followed at once.
+    still_iou: float = 0.85
+    still_step: float = 0.5
     tracks: list[Track] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -191,9 +197,19 @@ class FaceTracker:
             if overlap < self.min_iou or ti in used_tracks or di in used_dets:
                 continue
             track, det = self.tracks[ti], detections[di]
-            steps = max(1, frames_since_last)
-            track.velocity = ((det.x - track.box.x) / steps * 0.5, (det.y - track.box.y) / steps * 0.5)
-            track.box, track.missed = det, 0
+            if overlap >= self.still_iou:
+                old, step = track.box, self.still_step
+                track.box = Box(
+                    old.x + step * (det.x - old.x),
+                    old.y + step * (det.y - old.y),
+                    old.w + step * (det.w - old.w),
+                    old.h + step * (det.h - old.h),
+                )
+                track.velocity, track.missed = (0.0, 0.0), 0
+            else:
+                steps = max(1, frames_since_last)
+                track.velocity = ((det.x - track.box.x) / steps * 0.5, (det.y - track.box.y) / steps * 0.5)
+                track.box, track.missed = det, 0
             used_tracks.add(ti)
             used_dets.add(di)
         for ti, track in enumerate(self.tracks):
