@@ -57,10 +57,14 @@ def measure(seconds: float, options: list[str]) -> dict:
             while _fps(status := _status(tmux)) == 0 and time.monotonic() < deadline:
                 time.sleep(0.5)
             pid = int(subprocess.check_output([*tmux, "list-panes", "-F", "#{pane_pid}"]).split()[0])
+            written = Path(folder) / "written"  # what the app sends the terminal (over SSH, the network)
+            subprocess.run([*tmux, "pipe-pane", "-o", f"cat > {written}"], check=True)
             start_cpu, start_ui, start = cpu_seconds(pid), cpu_seconds(pid, pid), time.monotonic()
             time.sleep(seconds)
             used, ui = cpu_seconds(pid) - start_cpu, cpu_seconds(pid, pid) - start_ui
             elapsed = time.monotonic() - start
+            subprocess.run([*tmux, "pipe-pane"], check=True)
+            sent = written.stat().st_size if written.is_file() else 0
             status = _status(tmux)
         finally:
             subprocess.run([*tmux, "kill-server"], check=False)
@@ -68,6 +72,7 @@ def measure(seconds: float, options: list[str]) -> dict:
         "seconds": round(elapsed, 1),
         "cpu_cores": round(used / elapsed, 3),
         "ui_thread_cores": round(ui / elapsed, 3),  # the main thread: Textual and every panel
+        "terminal_kib_per_s": round(sent / elapsed / 1024, 1),
         "status": status,
     }
 
