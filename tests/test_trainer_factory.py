@@ -108,6 +108,12 @@ def test_the_teachers_ensemble_is_measured_on_publictest_and_shown_while_the_tea
     report.write_text("{not json")
     factory.report_ensemble()
     assert report.read_text() == saved, "a damaged report is made again"
+    copied = shutil.copytree(root / "models", tmp_path / "copied")
+    (copied / "teachers" / "ensemble.json").unlink()
+    again = Factory(factory.dataset, tmp_path / "no-runs", copied, factory.recipes, teachers=2, say=said.append)
+    again.wild_dev = factory.wild_dev
+    again.run(("export",))  # no finished student runs here: the students are left as they are
+    assert (copied / "teachers" / "ensemble.json").read_text() == saved, "the export step measures it where missing"
     changed = shutil.copytree(root / "models", tmp_path / "models")
     (changed / "teachers" / "teacher-2.tflite").write_bytes(teachers[1].read_bytes() + b"\0")
     write_models_page(changed)

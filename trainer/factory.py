@@ -10,7 +10,8 @@
    views (`recipes/student.json`), exported as `models/emotion.tflite`;
 3. `fast`: the fast tier from the same teachers (`recipes/student-fast.json`), exported as
    `models/emotion-fast.tflite`;
-4. `export`: the students' runs exported again, and the models page rewritten.
+4. `export`: the students' runs exported again, the teachers' ensemble measured where it is not
+   yet, and the models page rewritten.
 
 Each step resumes an interrupted run and is skipped when its output exists: a teacher file, or
 a student whose card names the same teachers (by content). Runs live in `runs/factory/`, which
@@ -139,9 +140,11 @@ class Factory:
         self._export(run, self.models, name, tier)
 
     def export_students(self) -> None:
-        """Export the students' finished runs again (after a change to the export), rewrite the page."""
+        """Export the students' finished runs again (after a change to the export), measure the
+        teachers' ensemble if it is not yet, rewrite the page."""
         from trainer.report import write_models_page
 
+        self.report_ensemble()
         for step, (_, name, tier) in STUDENTS.items():
             run = RunFolder(self.runs / step)
             if run.finished():
