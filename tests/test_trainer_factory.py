@@ -148,12 +148,18 @@ def test_students_without_their_teachers_are_a_one_line_error(made, tmp_path, ca
     assert "teachers missing" in error and "--step teachers" in error and error.count("\n") == 1
 
 
-def test_a_teacher_cut_short_by_its_budget_gets_more_cycles_until_it_has_had_its_epochs(tmp_path):
+def one_teacher_cut_short(tmp_path) -> tuple[Factory, list[str]]:
+    """A factory of one teacher on tiny data, with a budget that fits one epoch of the recipe's two."""
     data = load_dataset(make_folder_dataset(tmp_path / "fer", per_class=4))
     said: list[str] = []
     recipes = tiny_recipes(tmp_path / "recipes")
     factory = Factory(data, tmp_path / "runs", tmp_path / "models", recipes, teachers=1, budget_minutes=1e-4)
     factory.tolerance_points, factory.say = 100.0, said.append
+    return factory, said
+
+
+def test_a_teacher_cut_short_by_its_budget_gets_more_cycles_until_it_has_had_its_epochs(tmp_path):
+    factory, said = one_teacher_cut_short(tmp_path)
     teacher = factory.teacher_files()[0]
     factory.train_teachers()
     assert teacher_epochs(teacher) == 1, "a budget that fits one epoch of two: the teacher is written after one"
@@ -168,11 +174,7 @@ def test_a_teacher_cut_short_by_its_budget_gets_more_cycles_until_it_has_had_its
 
 
 def test_missing_teachers_are_trained_before_a_written_one_gets_another_cycle(tmp_path):
-    data = load_dataset(make_folder_dataset(tmp_path / "fer", per_class=4))
-    said: list[str] = []
-    recipes = tiny_recipes(tmp_path / "recipes")
-    factory = Factory(data, tmp_path / "runs", tmp_path / "models", recipes, teachers=1, budget_minutes=1e-4)
-    factory.tolerance_points, factory.say = 100.0, said.append
+    factory, said = one_teacher_cut_short(tmp_path)
     factory.train_teachers()  # teacher 1, cut short after one epoch of two
     factory.teachers = 2
     said.clear()

@@ -39,8 +39,7 @@ def teacher_targets(
     key_file = run.teacher_targets.with_suffix(".json")
     if run.teacher_targets.is_file() and key_file.is_file() and read_json(key_file) == key:
         return np.load(run.teacher_targets)
-    views = len(teacher_views(images[:1], shift))
-    say(f"teacher targets from {len(teachers)} model(s), each averaged over {views} views of every image")
+    say(f"teacher targets from {len(teachers)} model(s), each averaged over {view_count(shift)} views of every image")
     targets = ensemble_probabilities(teachers, images, shift)
     buffer = io.BytesIO()
     np.save(buffer, targets)
@@ -72,6 +71,11 @@ def _class_order(teacher: Path) -> list[int]:
     if sorted(labels) != sorted(CLASS_NAMES):
         raise RunError(f"teacher {teacher} predicts {', '.join(labels)}, not the 7 FER-2013 classes")
     return [labels.index(name) for name in CLASS_NAMES]
+
+
+def view_count(shift: int) -> int:
+    """How many views `teacher_views` makes of each image with `shift`."""
+    return len(teacher_views(np.zeros((1, 2, 2), np.uint8), shift))
 
 
 def teacher_views(images: np.ndarray, shift: int) -> list[np.ndarray]:
