@@ -161,7 +161,9 @@ def _pasted_clips(engines: dict[str, Engine], classifier: ExpressionClassifier, 
 
 def _paired_difference(outcomes: dict[str, list[list[bool | None]]]) -> dict:
     """The first way's accuracy minus the second's on the frames where both have the face, with
-    its standard error (clips as the unit: a clip's frames are far from independent)."""
+    its standard error (clips as the unit: a clip's frames are far from independent) and how many
+    frames those are: where each way has the face on other frames, its own accuracy can differ by
+    more than this."""
     first, second = list(outcomes)[:2]
     sums, counts = [], []  # per clip: the difference summed over frames where both have the face, and their count
     for a, b in zip(outcomes[first], outcomes[second], strict=True):
@@ -171,7 +173,8 @@ def _paired_difference(outcomes: dict[str, list[list[bool | None]]]) -> dict:
     total = max(1, sum(counts))
     mean = sum(sums) / total
     error = float(np.sqrt(sum((d - mean * n) ** 2 for d, n in zip(sums, counts, strict=True)))) / total
-    return {f"{first}_minus_{second}": {"points": round(100 * mean, 2), "standard_error": round(100 * error, 2)}}
+    difference = {"points": round(100 * mean, 2), "standard_error": round(100 * error, 2)}
+    return {f"{first}_minus_{second}": {**difference, "frames_compared": sum(counts)}}
 
 
 class _BothViews:
