@@ -99,7 +99,13 @@ def _models(args: argparse.Namespace):
 
 
 def _engine(args: argparse.Namespace, models=None, fps: float = 30.0, detection: str = "inline"):
-    """The engine with the model chosen for a source of `fps` frames a second (0: stills)."""
+    """The engine with the model chosen for a source of `fps` frames a second (0: stills).
+
+    OpenCV is held to one thread: its workers only split each small resize and colour conversion,
+    and spin between them (0.015-0.018 of the app's 0.24-0.27 cores on the demo, idle 2-core Xeon);
+    the spare core is the detection thread's."""
+    import cv2
+
     from emojitui.engine.engine import Engine
     from emojitui.engine.smoothing import SmoothingConfig
 
@@ -112,6 +118,7 @@ def _engine(args: argparse.Namespace, models=None, fps: float = 30.0, detection:
         smoothing=SmoothingConfig(time_constant=args.smooth_time, margin=args.smooth_margin),
         detection="inline" if args.detect_inline else detection,
     )
+    cv2.setNumThreads(1)
     engine = Engine(classifier, engine_config, config.emoji)
     engine.model_choice = choice
     return engine

@@ -268,3 +268,17 @@ def test_more_model_threads_give_the_same_answer(photos):
     assert [face["box"] for face in one] == [face["box"] for face in two] and len(one) == 2
     for single, spread in zip(one, two, strict=True):
         assert spread["probabilities"] == pytest.approx(single["probabilities"], abs=1e-6)
+
+
+def test_the_engine_holds_opencv_to_one_thread(capsys):
+    """OpenCV's idle workers spin between the pipeline's small calls; the spare cores are detection's."""
+    from emojitui.cli import main
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        assert main(["--image", str(BUNDLED / "02-obama.jpg"), "--json"]) == 0
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(before)
+    assert json.loads(capsys.readouterr().out)["faces"]
