@@ -195,3 +195,13 @@ def test_wild_dev_reads_every_class_folder_and_is_none_when_absent(made, tmp_pat
     assert wild is not None and wild.images.shape[1:] == (48, 48)
     assert sorted(set(wild.labels.tolist())) == list(range(7))
     assert load_wild_dev(tmp_path / "absent") is None
+
+
+def test_a_card_names_files_in_the_checkout_as_every_clone_sees_them(tmp_path):
+    """A committed student card names its teachers `models/teachers/...`, not this machine's path."""
+    from emojitui.shared.locations import PACKAGE_DIR
+    from trainer.export import shown_path
+
+    inside = PACKAGE_DIR.parent / "models" / "teachers" / "teacher-1.tflite"
+    assert shown_path(inside) == "models/teachers/teacher-1.tflite"
+    assert shown_path(tmp_path / "teacher-1.tflite") == str(tmp_path / "teacher-1.tflite")

@@ -21,6 +21,7 @@ import numpy as np
 from emojitui.shared.atomic import write_bytes_atomic
 from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.shared.litert import LiteRTModel
+from emojitui.shared.locations import PACKAGE_DIR
 from emojitui.shared.model_card import InputSpec, ModelCard, ModelCardError, card_path_for, read_card, write_card
 from trainer.batchnorm import STAT_IMAGES, recompute_batch_norm
 from trainer.data import Dataset, Split
@@ -167,6 +168,7 @@ def export_and_report(
         | ({"val_int8": int8_val} if not shipped else {})
         | ({"wild_dev_int8": _wild_summary(wild)} if wild else {}),
         recipe=recipe.as_dict()
+        | {"teachers": [shown_path(Path(t)) for t in recipe.teachers]}
         | {"epochs_run": state.get("epoch"), "best_epoch": state.get("best_epoch"), "commit": source_commit()},
         data={
             "source": "FER-2013 (Goodfellow et al. 2013)",
@@ -224,10 +226,19 @@ def source_commit() -> str | None:
 
 def teacher_record(path: Path) -> dict:
     """A teacher file as a card names it: where, its content hash, and what it read on PublicTest."""
-    record: dict = {"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    record: dict = {"file": shown_path(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     with contextlib.suppress(ModelCardError):
         record["val_int8_accuracy"] = read_card(card_path_for(path)).metrics.get("val_int8_accuracy")
     return record
+
+
+def shown_path(path: Path) -> str:
+    """A path as a committed card shows it: relative to the checkout when inside it (the same on every
+    clone), else as given."""
+    try:
+        return str(path.resolve().relative_to(PACKAGE_DIR.parent))
+    except ValueError:
+        return str(path)
 
 
 def _downgrade_warning(model_path: Path, new_val_accuracy: float) -> str | None:
