@@ -24,7 +24,7 @@ from emojitui.options import (
     build_serve_parser,
     check_values,
 )
-from emojitui.shared import locations, output
+from emojitui.shared import collector, locations, output
 from emojitui.shared.errors import UserError
 from emojitui.shared.signals import QUIT_SIGNALS
 
@@ -212,6 +212,7 @@ def _run(args: argparse.Namespace) -> int:
         notice=NO_CAMERA_NOTICE if is_demo else "",
         graphics=graphics,
     )
+    collector.settle_after_start()  # the model, libraries and sources are loaded: frozen out of collections
     app.run()
     summary = session.close()  # closed already by the app's quit: the same summary
     # served, stdout carries the screen: the summary goes to stderr, which reaches the server's log

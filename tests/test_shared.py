@@ -73,3 +73,28 @@ def test_check_class_name():
     assert check_class_name("happy") == "happy"
     with pytest.raises(ValueError, match="unknown class"):
         check_class_name("meh")
+
+
+def test_the_settled_collector_skips_start_up_yet_still_frees_cycles():
+    """In a process of its own (freezing is for good): start-up is frozen, young collections are rarer,
+    and a reference cycle made afterwards is still freed once enough is allocated."""
+    import subprocess
+    import sys
+
+    script = """
+import gc, weakref
+from emojitui.shared import collector
+collector.settle_after_start()
+assert gc.get_freeze_count() > 1000, gc.get_freeze_count()
+assert gc.get_threshold() == (collector.YOUNG_THRESHOLD, *collector.OLDER_THRESHOLDS)
+class Node: pass
+node = Node(); node.self = node
+freed = []
+weakref.finalize(node, freed.append, True)
+del node
+junk = [[i] for i in range(3 * collector.YOUNG_THRESHOLD)]  # allocations that trigger young collections
+assert freed == [True], "a cycle made after settling was never collected"
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
