@@ -3,7 +3,7 @@ styling of the plain segments gives, over plain and attributed base styles, tran
 
 import numpy as np
 import pytest
-from rich.console import Console
+from rich.console import COLOR_SYSTEMS, Console
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
@@ -33,6 +33,22 @@ def test_strips_match_textual_styling_of_the_segments(base):
         assert [s.render(console) for s in fast] == [s.render(console) for s in slow]
         assert all(s.cell_length == 40 for s in fast)
         assert image.strips(base) is fast, "asked again for the same base: the same strips"
+
+
+@pytest.mark.parametrize("system", ["truecolor", "256", "standard"])
+@pytest.mark.parametrize("base", [None, Style(color="#e0e0e0", bgcolor="#101010"), Style(bold=True, bgcolor="blue")])
+def test_cell_styles_carry_the_codes_textual_would_send(base, system):
+    """Given the terminal's colour system, each cell style comes with its ANSI codes, put together from
+    codes kept per colour: the terminal gets what Textual's rendering of fresh styles sends (a flat patch
+    has cells whose two halves share one colour, fore and back)."""
+    def fresh(style: Style | None) -> Style | None:  # no codes cached on it (Rich keeps one set a style)
+        return style and Style(color=style.color, bgcolor=style.bgcolor, bold=style.bold)
+
+    console, base = Console(color_system=system, width=80), fresh(base)  # one terminal, one colour system
+    for seed in range(3):
+        for strip in HalfBlockImage(picture(seed)).strips(base, COLOR_SYSTEMS[system]):
+            textual = Strip([Segment(text, fresh(style)) for text, style, _ in strip])
+            assert strip.render(console) == textual.render(console)
 
 
 def test_cells_show_the_right_halves():

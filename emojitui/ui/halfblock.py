@@ -2,9 +2,11 @@
 
 Pure functions of an image, so they are tested and reused by the emoji panel and the camera
 preview. A camera preview is drawn five times a second, so a picture's cost is kept to NumPy
-and a dictionary lookup a run of identical cells: styles are built once per colour pair (few,
-once quantised) and reused, with their ANSI codes. Given the last picture, a pixel keeps its
-colour through a camera's noise (`quantise`), so only the lines where something moved change.
+and a dictionary lookup a run of identical cells: styles are built once per colour pair and
+reused, with their ANSI codes, which are put together from codes kept once per colour (Textual
+works them out again for each new pair, through caches too small for a camera's colours). Given
+the last picture, a pixel keeps its colour through a camera's noise (`quantise`), so only the
+lines where something moved change.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from functools import cached_property, lru_cache
 
 import cv2
 import numpy as np
-from rich.color import Color
+from rich.color import Color, ColorSystem
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
@@ -27,6 +29,7 @@ KEY_SHIFT = 25  # a cell's key: (top + 1) << KEY_SHIFT | (bottom + 1), each pixe
 RUN_BITS = 12  # runs up to 4095 cells long are kept as ready segments
 PALETTE_SIZE = 32768  # cell styles kept for each base style; past it the palette starts again
 _colours: dict[int, Color] = {}  # packed RGB -> Color: at most 32**3 after quantising
+_codes: dict[tuple[Color, ColorSystem, bool], str] = {}  # a colour's SGR codes in a colour system, fore or back
 
 
 class HalfBlockImage:
@@ -44,17 +47,19 @@ class HalfBlockImage:
         self.width = rgba.shape[1]
         self.colours = quantise(rgba, previous.colours if previous is not None else None)
         self.runs = _runs(self.colours, rgba)
-        self._strips: tuple[Style | None, list[Strip]] | None = None
+        self._strips: tuple[tuple[Style | None, ColorSystem | None], list[Strip]] | None = None
 
     @cached_property
     def lines(self) -> list[list[Segment]]:
         """The rows as segments, no base style (the emoji panel pads them)."""
-        return _lines(self.runs, _palette(None))
+        return _lines(self.runs, _palette(None, None))
 
-    def strips(self, base: Style | None) -> list[Strip]:
-        """The rows as strips with `base` under every cell, as `Strip.apply_style(base)` would give."""
-        if self._strips is None or self._strips[0] != base:
-            self._strips = (base, [Strip(line, self.width) for line in _lines(self.runs, _palette(base))])
+    def strips(self, base: Style | None, colours: ColorSystem | None = None) -> list[Strip]:
+        """The rows as strips with `base` under every cell, as `Strip.apply_style(base)` would give;
+        with the terminal's `colours`, each new cell style comes with its ANSI codes already made."""
+        if self._strips is None or self._strips[0] != (base, colours):
+            lines = _lines(self.runs, _palette(base, colours))
+            self._strips = ((base, colours), [Strip(line, self.width) for line in lines])
         return self._strips[1]
 
     def __rich_console__(self, console, options):
@@ -108,8 +113,8 @@ class _Palette:
     base of colours alone, a cell's colours simply replace the base's.
     """
 
-    def __init__(self, base: Style | None) -> None:
-        self.base = base
+    def __init__(self, base: Style | None, colours: ColorSystem | None) -> None:
+        self.base, self.colours = base, colours
         self.cells: dict[int, tuple[str, Style | None]] = {}
         self.runs: dict[int, Segment] = {}  # key << RUN_BITS | run length -> its segment
         self.plain = base is None or base == Style.from_color(base.color, base.bgcolor)
@@ -145,12 +150,27 @@ class _Palette:
             return text, base + Style.from_color(colour, bgcolor)
         if base is not None and bgcolor is None:
             bgcolor = base.bgcolor
-        return text, Style.from_color(colour, bgcolor)
+        style = Style.from_color(colour, bgcolor)
+        if self.colours is not None:  # the codes `Strip.render_ansi` would cache on the style, from ours
+            codes = _sgr(colour, self.colours, True)
+            style._ansi = codes if bgcolor is None else f"{codes};{_sgr(bgcolor, self.colours, False)}"
+        return text, style
 
 
 @lru_cache(maxsize=8)
-def _palette(base: Style | None) -> _Palette:
-    return _Palette(base)
+def _palette(base: Style | None, colours: ColorSystem | None) -> _Palette:
+    return _Palette(base, colours)
+
+
+def _sgr(colour: Color, colours: ColorSystem, foreground: bool) -> str:
+    """A colour's SGR codes in a colour system, as Textual renders them, kept for the next style with it."""
+    key = (colour, colours, foreground)
+    codes = _codes.get(key)
+    if codes is None:
+        if len(_codes) >= 4 * PALETTE_SIZE:
+            _codes.clear()
+        codes = _codes[key] = ";".join(colour.downgrade(colours).get_ansi_codes(foreground))
+    return codes
 
 
 def _colour(packed: int) -> Color | None:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 
-from rich.console import Group, RenderableType
+from rich.color import ColorSystem
+from rich.console import COLOR_SYSTEMS, Group, RenderableType
 from rich.text import Text
 from textual.geometry import Region, Size
 from textual.strip import Strip
@@ -118,6 +119,10 @@ class Panel(Widget):
             self._parts[key] = cached
         return cached[1]
 
+    def _colour_system(self) -> ColorSystem:
+        """The terminal's colour system, as `Strip.render` takes it (truecolor where the console has none)."""
+        return COLOR_SYSTEMS.get(self.app.console.color_system or "", ColorSystem.TRUECOLOR)
+
     def _unaligned(self, renderable: RenderableType, width: int) -> list[Strip]:
         """`Visual.to_strips` before its alignment (done once for all parts), with no selection or links.
 
@@ -128,7 +133,7 @@ class Panel(Widget):
         style = self.visual_style
         strips = getattr(renderable, "strips", None)
         if strips is not None:  # a half-block picture: styled strips of its own, built at least cost
-            return [strip.crop(0, width) for strip in strips(style.rich_style)]
+            return [strip.crop(0, width) for strip in strips(style.rich_style, self._colour_system())]
         lines = getattr(renderable, "segment_lines", None)
         if lines is not None:
             base = style.rich_style
