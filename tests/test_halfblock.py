@@ -41,6 +41,7 @@ def test_cell_styles_carry_the_codes_textual_would_send(base, system):
     """Given the terminal's colour system, each cell style comes with its ANSI codes, put together from
     codes kept per colour: the terminal gets what Textual's rendering of fresh styles sends (a flat patch
     has cells whose two halves share one colour, fore and back)."""
+
     def fresh(style: Style | None) -> Style | None:  # no codes cached on it (Rich keeps one set a style)
         return style and Style(color=style.color, bgcolor=style.bgcolor, bold=style.bold)
 
