@@ -76,6 +76,21 @@ def model_latency(model: Path, repeats: int = 500) -> dict:
     return out
 
 
+def tier_latencies(default_model: Path) -> dict:
+    """`model_latency` of the default model, then of each shipped tier in the same run, and the
+    fast tier's time a face over the accurate one's (issue 18 asks for at most a third)."""
+    out = model_latency(default_model)
+    tiers = {tier: models_dir() / name for tier, name in TIER_FILES.items()}
+    out["tiers"] = {tier: model_latency(path) for tier, path in tiers.items() if path.is_file()}
+    if len(out["tiers"]) == len(TIER_FILES):
+        fast, accurate = out["tiers"]["fast"], out["tiers"]["accurate"]
+        out["fast_over_accurate"] = {
+            key: round(fast[key] / accurate[key], 3)
+            for key in ("batch_1_per_face_ms", "app_flip_average_batch_1_per_face_ms")
+        }
+    return out
+
+
 def pipeline(video: Path, detect_width: int, detect_every: int, *extra: str) -> dict:
     return run_pinned(
         "-m",
@@ -166,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_speed:
         args.no_sweep = args.no_fer = True
     else:
-        report["model_latency"] = model_latency(model)
+        report["model_latency"] = tier_latencies(model)
         print(f"model: {report['model_latency']}", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         video = make_face_video(Path(scratch) / "face_640x480.avi")
