@@ -80,7 +80,7 @@ bench-deps: setup
     @# fer last and with --no-deps: pip then skips its conflict report about fer's undeclared-here deps
     @{{bin}}/python -c 'import fer.fer' 2>/dev/null || {{bin}}/python -m pip install --quiet --no-deps 'fer==25.10.3'
 
-# pack FER-2013 and the Keras wheels into .device/ for an offline GPU machine; see trainer/offline_gpu.sh
+# pack FER-2013, the Keras wheels and the students' teacher targets into .device/ for an offline GPU machine; see trainer/offline_gpu.sh
 gpu-pack python_version="3.12": setup
     #!/usr/bin/env bash
     set -euo pipefail
@@ -93,6 +93,8 @@ gpu-pack python_version="3.12": setup
     # -L: links would travel as links, not data; writable, as ../shared is read-only
     cp -rL --no-preserve=mode "$data" .device.new/fer2013
     rm -rf .device && mv .device.new .device
+    # the students' recipes and their teachers' targets (about 10 minutes of LiteRT here, none there)
+    {{bin}}/python -m trainer factory --data .device/fer2013 --pack .device/students
     echo ".device: $(( $(du -sb .device | cut -f1) / 1048576 )) MiB ($pins for Python {{python_version}}, data from $data)"
 
 # lint, format check, and the import contracts in pyproject.toml (the layers; no cycles)

@@ -205,3 +205,45 @@ def test_a_card_names_files_in_the_checkout_as_every_clone_sees_them(tmp_path):
     inside = PACKAGE_DIR.parent / "models" / "teachers" / "teacher-1.tflite"
     assert shown_path(inside) == "models/teachers/teacher-1.tflite"
     assert shown_path(tmp_path / "teacher-1.tflite") == str(tmp_path / "teacher-1.tflite")
+
+
+def test_packed_students_train_elsewhere_from_their_teachers_targets_alone(made, tmp_path, monkeypatch):
+    """`just gpu-pack`: each student's recipe and its teachers' targets, made here, so a run on a
+    machine without LiteRT (`offline_gpu.sh`) never loads a teacher; exported back here, the
+    student's card names the same teachers, so the factory takes it as made from them."""
+    from trainer.export import export_and_report
+    from trainer.run_folder import RunFolder
+    from trainer.train import train
+
+    factory, root, _ = made
+    monkeypatch.chdir(root)  # the repository root, where the packed recipes name the teachers from
+    said: list[str] = []
+    factory.say = said.append
+    recipes = factory.pack_students(tmp_path / "pack")
+    assert [r.relative_to(tmp_path / "pack").as_posix() for r in recipes] == [
+        "student/student.json",
+        "fast/student-fast.json",
+    ]
+    assert sum("teacher targets from" in line for line in said) == 1, "made once, reused for the second step"
+    packed = Recipe.named(str(recipes[0]))
+    assert packed.teachers == ("models/teachers/teacher-1.tflite", "models/teachers/teacher-2.tflite")
+    targets = np.load(recipes[0].parent / "teacher_targets.npy")
+    assert targets.shape == (len(factory.dataset["train"]), len(CLASS_NAMES))
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, atol=1e-4)
+
+    run = RunFolder(tmp_path / "elsewhere")  # what offline_gpu.sh does with a packed recipe
+    run.root.mkdir()
+    for suffix in (".npy", ".json"):
+        shutil.copy(recipes[0].parent / f"teacher_targets{suffix}", run.root)
+    said.clear()
+    train(factory.dataset, packed, run, resume=False, say=said.append)
+    assert run.finished() and not any("teacher targets from" in line for line in said), said
+    models = tmp_path / "models"
+    assert export_and_report(factory.dataset, run, models, 100.0, "emotion", "accurate") == 0
+    assert made_from(models / "emotion.tflite", "accurate", factory.teacher_files())
+
+
+def test_packing_a_step_that_is_no_student_is_a_usage_error(tmp_path, capsys):
+    assert trainer_main(["factory", "--step", "teachers", "--pack", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert "--pack" in error and "student" in error and error.count("\n") == 1

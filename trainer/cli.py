@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     factory.add_argument(
         "--recipes", type=Path, help="folder of teacher/student/student-fast.json (default the trainer's)"
     )
+    factory.add_argument(
+        "--pack",
+        type=Path,
+        metavar="FOLDER",
+        help="train nothing: write each student step's recipe and its teachers' targets into FOLDER/<step>/, "
+        "for a run on a machine without LiteRT (trainer/offline_gpu.sh; just gpu-pack)",
+    )
 
     train = sub.add_parser("train", help="train or resume one run of a recipe (experiments)")
     data_options(train)
@@ -169,9 +176,13 @@ def _run(args: argparse.Namespace) -> int:
         return cost_command(args.recipes)
     if args.command == "factory":
         from trainer.data import load_wild_dev
-        from trainer.factory import STEPS, Factory
+        from trainer.factory import STEPS, STUDENTS, Factory
         from trainer.recipe import RECIPES
 
+        packed = tuple(step for step in STUDENTS if args.step in (None, step))
+        if args.pack is not None and not packed:  # before minutes of decoding
+            print(f"error: --pack writes the student steps ({', '.join(STUDENTS)}), not {args.step}", file=sys.stderr)
+            return 2
         factory = Factory(
             _dataset(args),
             wild_dev=load_wild_dev(),
@@ -183,6 +194,9 @@ def _run(args: argparse.Namespace) -> int:
             fresh=args.fresh,
             tolerance_points=args.tolerance,
         )
+        if args.pack is not None:
+            factory.pack_students(args.pack, packed)
+            return 0
         factory.run((args.step,) if args.step else STEPS)
         return 0
     from trainer.run_folder import RunFolder

@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ from emojitui.shared.model_card import ModelCardError, card_path_for, read_card
 from trainer.data import Dataset, Split
 from trainer.recipe import RECIPES, Recipe, epochs_in_all
 from trainer.run_folder import RunError, RunFolder, Say, read_json
-from trainer.teachers import ensemble_report, view_count
+from trainer.teachers import ensemble_report, teacher_targets, view_count
 
 STEPS = ("teachers", "student", "fast", "export")
 ENSEMBLE_FILE = "ensemble.json"  # beside the teachers: how they read PublicTest together
@@ -152,6 +153,32 @@ class Factory:
             else:
                 self.say(f"export: no finished {step} run in {run.root}; {self.models / name}.tflite left as it is")
         write_models_page(self.models)
+
+    def pack_students(self, folder: Path, steps: tuple[str, ...] = tuple(STUDENTS)) -> list[Path]:
+        """Each student step's recipe, its teachers named as from the working directory, and its
+        distillation targets, in `folder/<step>/`: what a run on a machine without LiteRT needs
+        (`trainer/offline_gpu.sh`, run from the repository root), which then finds the targets
+        and never loads a teacher. Targets made once serve every step with the same key."""
+        teachers = self.teacher_files()
+        missing = [str(t) for t in teachers if not t.is_file()]
+        if missing:
+            raise RunError(f"pack: teachers missing ({', '.join(missing)}): run `just train --step teachers` first")
+        named = tuple(os.path.relpath(t) for t in teachers)
+        images, written, made = self.dataset["train"].images, [], []
+        for step in steps:
+            recipe = dataclasses.replace(self._recipe(STUDENTS[step][0]), teachers=named)
+            run = RunFolder(folder / step)
+            run.root.mkdir(parents=True, exist_ok=True)
+            for earlier in made:  # the same teachers and images: reused below if the shift matches too
+                shutil.copyfile(earlier.teacher_targets, run.teacher_targets)
+                shutil.copyfile(earlier.teacher_targets.with_suffix(".json"), run.teacher_targets.with_suffix(".json"))
+            teacher_targets(named, images, run, self.say, recipe.teacher_shift)
+            recipe_file = run.root / f"{STUDENTS[step][0]}.json"
+            write_text_atomic(recipe_file, json.dumps(recipe.as_dict(), indent=2) + "\n")
+            made.append(run)
+            written.append(recipe_file)
+            self.say(f"{step}: {recipe_file} and its teachers' targets, for `offline_gpu.sh OUT SECONDS {recipe_file}`")
+        return written
 
     def _recipe(self, name: str) -> Recipe:
         recipe = Recipe.named(name, self.recipes)

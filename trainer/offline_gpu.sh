@@ -5,13 +5,15 @@
 #   just gpu-pack                                        # here: FER-2013 and Keras's wheels into .device/
 #   bash trainer/offline_gpu.sh OUT [SECONDS] [RECIPE]   # there, from the repository root
 #
-# SECONDS (default 520) bounds the whole script; RECIPE is a factory recipe (default teacher). The
+# SECONDS (default 520) bounds the whole script; RECIPE is a factory recipe (default teacher), or a
+# student's recipe packed by `just gpu-pack` (.device/students/student/student.json): the
+# teachers' targets packed beside it go into the run, so no teacher is loaded there. The
 # trainer times a few steps and fits the epochs, hence the cosine schedule, into what is left
 # (its --budget), and a hard timeout stops it in time if the estimate was wrong. OUT always
 # receives the best model so far without optimizer state (small enough to copy back), its recipe,
 # state and log; `python -m trainer export --out OUT --tier teacher --name teacher-K --models
-# models/teachers` turns it into a teacher on the CPU machine. EMOJITUI_ALLOW_CPU=1 lets it run
-# without a GPU (for checking).
+# models/teachers` (or `--tier accurate --name emotion`, `--tier fast --name emotion-fast`) turns it
+# into the model on the CPU machine. EMOJITUI_ALLOW_CPU=1 lets it run without a GPU (for checking).
 set -euo pipefail
 out=${1:?usage: offline_gpu.sh OUT [SECONDS] [RECIPE]}
 budget=${2:-520}
@@ -31,9 +33,14 @@ minutes=$(( (budget - SECONDS - 60) / 60 ))  # a minute for start-up and copying
 [ "$minutes" -ge 1 ] || minutes=1
 rc=0 limit=$((budget - SECONDS - 25))
 [ "$limit" -gt 10 ] || limit=10
+rm -rf /tmp/gpu-run && mkdir -p /tmp/gpu-run
+case $recipe in  # a packed student: its teachers' targets, made on the CPU machine, go into the run
+    *.json) packed=$(dirname "$recipe")/teacher_targets
+        if [ -f "$packed.npy" ]; then cp "$packed.npy" "$packed.json" /tmp/gpu-run/; fi ;;
+esac
 timeout -s INT -k 20 "$limit" \
     python3 -m trainer train --data "$data" --cache /tmp/emojitui-cache --recipe "$recipe" --budget "$minutes" \
-        --out /tmp/gpu-run --fresh 2>&1 | tee "$out/train.log" || rc=$?
+        --out /tmp/gpu-run 2>&1 | tee "$out/train.log" || rc=$?
 [ "$rc" = 0 ] || echo "training stopped early (exit $rc): keeping the best epoch so far" | tee -a "$out/train.log"
 [ -f /tmp/gpu-run/best.keras ] || { echo "no epoch finished in the budget: give it more seconds" >&2; exit 1; }
 python3 - "$out" <<'PY'
