@@ -2,7 +2,7 @@
 # Train from scratch on an offline GPU machine that has JAX, NumPy and OpenCV but no TensorFlow
 # and no network, inside a fixed wall-clock budget; export to TFLite afterwards on a CPU machine.
 #
-#   just gpu-pack                                        # here: FER-2013 and Keras's wheels into .device/
+#   just gpu-pack                                        # here: FER-2013, Keras's wheels, students' targets into .device/
 #   bash trainer/offline_gpu.sh OUT [SECONDS] [RECIPE]   # there, from the repository root
 #
 # SECONDS (default 520) bounds the whole script; RECIPE is a factory recipe (default teacher), or a

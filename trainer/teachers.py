@@ -11,7 +11,7 @@ import numpy as np
 
 from emojitui.shared.atomic import write_bytes_atomic, write_text_atomic
 from emojitui.shared.emotions import CLASS_NAMES
-from emojitui.shared.litert import LiteRTModel
+from emojitui.shared.litert import LiteRTModel, LiteRTUnavailable
 from trainer.data import Split
 from trainer.evaluate import chunked_probabilities, model_labels
 from trainer.metrics import classification_report
@@ -40,7 +40,14 @@ def teacher_targets(
     if run.teacher_targets.is_file() and key_file.is_file() and read_json(key_file) == key:
         return np.load(run.teacher_targets)
     say(f"teacher targets from {len(teachers)} model(s), each averaged over {view_count(shift)} views of every image")
-    targets = ensemble_probabilities(teachers, images, shift)
+    try:
+        targets = ensemble_probabilities(teachers, images, shift)
+    except LiteRTUnavailable as exc:  # a GPU machine: the targets should have come packed (just gpu-pack)
+        kept = f"those in {run.root} are for other teachers or images; " if run.teacher_targets.is_file() else ""
+        raise RunError(
+            f"cannot make teacher targets without LiteRT ({exc}): {kept}"
+            "make them where LiteRT runs (`just gpu-pack`) and bring them with the recipe"
+        ) from None
     buffer = io.BytesIO()
     np.save(buffer, targets)
     write_bytes_atomic(run.teacher_targets, buffer.getvalue())
