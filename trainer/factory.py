@@ -74,6 +74,14 @@ class Factory:
     def teacher_files(self) -> list[Path]:
         return [self.models / "teachers" / f"teacher-{k}.tflite" for k in range(1, self.teachers + 1)]
 
+    def written_teachers(self, step: str) -> list[Path]:
+        """The teacher files, all of which `step` needs: a one-line error naming the step to run if any is missing."""
+        teachers = self.teacher_files()
+        missing = [str(t) for t in teachers if not t.is_file()]
+        if missing:
+            raise RunError(f"{step}: teachers missing ({', '.join(missing)}): run `just train --step teachers` first")
+        return teachers
+
     def train_teachers(self) -> None:
         """Each teacher short of the recipe's epochs: train from scratch, or one more cycle from its
         committed file; then export, verify and write its card. Missing teachers come first: the
@@ -128,10 +136,7 @@ class Factory:
     def train_student(self, step: str) -> None:
         """The accurate (`student`) or fast (`fast`) tier, distilled from all K teachers."""
         recipe_name, name, tier = STUDENTS[step]
-        teachers = self.teacher_files()
-        missing = [str(t) for t in teachers if not t.is_file()]
-        if missing:
-            raise RunError(f"{step}: teachers missing ({', '.join(missing)}): run `just train --step teachers` first")
+        teachers = self.written_teachers(step)
         target = self.models / f"{name}.tflite"
         if made_from(target, tier, teachers) and not self.fresh:
             self.say(f"{step}: {target} was made from these teachers, skipped")
@@ -159,23 +164,20 @@ class Factory:
         distillation targets, in `folder/<step>/`: what a run on a machine without LiteRT needs
         (`trainer/offline_gpu.sh`, run from the repository root), which then finds the targets
         and never loads a teacher. Targets made once serve every step with the same key."""
-        teachers = self.teacher_files()
-        missing = [str(t) for t in teachers if not t.is_file()]
-        if missing:
-            raise RunError(f"pack: teachers missing ({', '.join(missing)}): run `just train --step teachers` first")
-        named = tuple(os.path.relpath(t) for t in teachers)
-        images, written, made = self.dataset["train"].images, [], []
+        named = tuple(os.path.relpath(t) for t in self.written_teachers("pack"))
+        written: list[Path] = []
+        previous: RunFolder | None = None
         for step in steps:
             recipe = dataclasses.replace(self._recipe(STUDENTS[step][0]), teachers=named)
             run = RunFolder(folder / step)
             run.root.mkdir(parents=True, exist_ok=True)
-            for earlier in made:  # the same teachers and images: reused below if the shift matches too
-                shutil.copyfile(earlier.teacher_targets, run.teacher_targets)
-                shutil.copyfile(earlier.teacher_targets.with_suffix(".json"), run.teacher_targets.with_suffix(".json"))
-            teacher_targets(named, images, run, self.say, recipe.teacher_shift)
+            if previous is not None:  # the same teachers and images: `teacher_targets` keeps them if the shift matches
+                for kept in (previous.teacher_targets, previous.teacher_targets.with_suffix(".json")):
+                    shutil.copyfile(kept, run.root / kept.name)
+            teacher_targets(named, self.dataset["train"].images, run, self.say, recipe.teacher_shift)
             recipe_file = run.root / f"{STUDENTS[step][0]}.json"
             write_text_atomic(recipe_file, json.dumps(recipe.as_dict(), indent=2) + "\n")
-            made.append(run)
+            previous = run
             written.append(recipe_file)
             self.say(f"{step}: {recipe_file} and its teachers' targets, for `offline_gpu.sh OUT SECONDS {recipe_file}`")
         return written
