@@ -20,34 +20,45 @@ budget=${2:-520}
 recipe=${3:-teacher}
 mkdir -p "$out"
 export KERAS_BACKEND=${KERAS_BACKEND:-jax}  # before any import: Keras's default backend is TensorFlow
+export XLA_PYTHON_CLIENT_PREALLOCATE=false  # two runs can share the GPU (a student each)
 if ! python3 -c 'import keras' 2>/dev/null; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/keras-site .device/whl/*.whl
     export PYTHONPATH=/tmp/keras-site${PYTHONPATH:+:$PYTHONPATH}
+    (   flock 9  # the run beside this one may be installing the same wheels
+        python3 -c 'import keras' 2>/dev/null ||
+            python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/keras-site .device/whl/*.whl
+    ) 9>/tmp/keras-site.lock
 fi
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 if [ "${EMOJITUI_ALLOW_CPU:-0}" != 1 ]; then
     python3 -c 'import jax, sys; d = jax.devices(); sys.exit(0 if d[0].platform == "gpu" else f"no GPU for JAX: {d}")'
 fi
-data=${EMOJITUI_FER2013:-.device/fer2013}
+data=${EMOJITUI_FER2013:-/tmp/emojitui-fer2013/fer2013}
+if [ ! -d "$data" ]; then  # unpacked once, by the first of the runs side by side
+    (   flock 9
+        [ -d "$data" ] || python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2], filter="data")' \
+            .device/fer2013.tar.xz "$(dirname "$data")"
+    ) 9>/tmp/emojitui-fer2013.lock
+fi
 minutes=$(( (budget - SECONDS - 60) / 60 ))  # a minute for start-up and copying the model back
 [ "$minutes" -ge 1 ] || minutes=1
 rc=0 limit=$((budget - SECONDS - 25))
 [ "$limit" -gt 10 ] || limit=10
-rm -rf /tmp/gpu-run && mkdir -p /tmp/gpu-run
+run=/tmp/gpu-run/$(basename "$out")  # one folder a run, so runs side by side keep apart
+rm -rf "$run" && mkdir -p "$run"
 case $recipe in  # a packed student: its teachers' targets, made on the CPU machine, go into the run
     *.json) packed=$(dirname "$recipe")/teacher_targets
-        if [ -f "$packed.npy" ]; then cp "$packed.npy" "$packed.json" /tmp/gpu-run/; fi ;;
+        if [ -f "$packed.npy" ]; then cp "$packed.npy" "$packed.json" "$run"/; fi ;;
 esac
 timeout -s INT -k 20 "$limit" \
-    python3 -m trainer train --data "$data" --cache /tmp/emojitui-cache --recipe "$recipe" --budget "$minutes" \
-        --out /tmp/gpu-run 2>&1 | tee "$out/train.log" || rc=$?
+    python3 -m trainer train --data "$data" --cache "$run/cache" --recipe "$recipe" --budget "$minutes" \
+        --out "$run" 2>&1 | tee "$out/train.log" || rc=$?
 [ "$rc" = 0 ] || echo "training stopped early (exit $rc): keeping the best epoch so far" | tee -a "$out/train.log"
-[ -f /tmp/gpu-run/best.keras ] || { echo "no epoch finished in the budget: give it more seconds" >&2; exit 1; }
-python3 - "$out" <<'PY'
+[ -f "$run/best.keras" ] || { echo "no epoch finished in the budget: give it more seconds" >&2; exit 1; }
+python3 - "$run" "$out" <<'PY'
 import sys
 import keras
-model = keras.models.load_model("/tmp/gpu-run/best.keras", compile=False)
-model.save(f"{sys.argv[1]}/best.keras")  # not compiled: no optimizer state, a third of the size
+model = keras.models.load_model(f"{sys.argv[1]}/best.keras", compile=False)
+model.save(f"{sys.argv[2]}/best.keras")  # not compiled: no optimizer state, a third of the size
 PY
-cp /tmp/gpu-run/recipe.json /tmp/gpu-run/state.json /tmp/gpu-run/log.csv "$out/"
+cp "$run/recipe.json" "$run/state.json" "$run/log.csv" "$out/"
 ls -la "$out"

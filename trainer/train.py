@@ -233,7 +233,8 @@ def compiled_model(recipe: Recipe, steps_per_epoch: int) -> keras.Model:
         optimizer=keras.optimizers.SGD(schedule, momentum=recipe.momentum, nesterov=True),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing),
         metrics=["accuracy"],
-        jit_compile=recipe.jit_compile,
+        # JAX without jit dispatches each operation on its own, slow on a GPU; the recipe's switch is TensorFlow's
+        jit_compile=recipe.jit_compile or keras.backend.backend() == "jax",
     )
     return model
 
