@@ -92,6 +92,7 @@ gpu-pack python_version="3.12": setup
         --platform manylinux2014_x86_64 -d .device.new/whl $pins
     # one xz archive: the faces' repeated JPEG headers shrink it by a quarter (58 to 44 MB), so the tree,
     # the data and the targets fit the 64 MiB a device call carries; -h: links would travel as links, not data
+    [ -d "$data" ] || { echo "error: gpu-pack needs FER-2013 in the Kaggle folder layout (train/, test/), not $data" >&2; exit 2; }
     tar -C "$(dirname "$data")" -chJf .device.new/fer2013.tar.xz --transform "s,^$(basename "$data"),fer2013," "$(basename "$data")"
     rm -rf .device && mv .device.new .device
     # the students' recipes and their teachers' targets (about 10 minutes of LiteRT here, none there)

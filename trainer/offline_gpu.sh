@@ -22,10 +22,15 @@ mkdir -p "$out"
 export KERAS_BACKEND=${KERAS_BACKEND:-jax}  # before any import: Keras's default backend is TensorFlow
 export XLA_PYTHON_CLIENT_PREALLOCATE=false  # two runs can share the GPU (a student each)
 if ! python3 -c 'import keras' 2>/dev/null; then
-    export PYTHONPATH=/tmp/keras-site${PYTHONPATH:+:$PYTHONPATH}
+    # these wheels' own folder (a warm machine may hold another call's), installed once, whole or not at all
+    site=/tmp/keras-site-$(cd .device/whl && ls | cksum | cut -d' ' -f1)
+    export PYTHONPATH=$site${PYTHONPATH:+:$PYTHONPATH}
     (   flock 9  # the run beside this one may be installing the same wheels
-        python3 -c 'import keras' 2>/dev/null ||
-            python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/keras-site .device/whl/*.whl
+        if [ ! -f "$site/.complete" ]; then
+            rm -rf "$site"
+            python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$site" .device/whl/*.whl
+            touch "$site/.complete"
+        fi
     ) 9>/tmp/keras-site.lock
 fi
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
@@ -33,18 +38,22 @@ if [ "${EMOJITUI_ALLOW_CPU:-0}" != 1 ]; then
     python3 -c 'import jax, sys; d = jax.devices(); sys.exit(0 if d[0].platform == "gpu" else f"no GPU for JAX: {d}")'
 fi
 data=${EMOJITUI_FER2013:-/tmp/emojitui-fer2013/fer2013}
-if [ ! -d "$data" ]; then  # unpacked once, by the first of the runs side by side
+if [ ! -e "$data" ]; then  # unpacked once, by the first of the runs side by side, and moved into place whole
     (   flock 9
-        [ -d "$data" ] || python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2], filter="data")' \
-            .device/fer2013.tar.xz "$(dirname "$data")"
+        if [ ! -e "$data" ]; then
+            mkdir -p "$(dirname "$data")"
+            unpacked=$(mktemp -d "$(dirname "$data")/.unpacking.XXXXXX")
+            python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2], filter="data")' \
+                .device/fer2013.tar.xz "$unpacked"
+            mv "$unpacked/fer2013" "$data" && rm -rf "$unpacked"
+        fi
     ) 9>/tmp/emojitui-fer2013.lock
 fi
 minutes=$(( (budget - SECONDS - 60) / 60 ))  # a minute for start-up and copying the model back
 [ "$minutes" -ge 1 ] || minutes=1
 rc=0 limit=$((budget - SECONDS - 25))
 [ "$limit" -gt 10 ] || limit=10
-run=/tmp/gpu-run/$(basename "$out")  # one folder a run, so runs side by side keep apart
-rm -rf "$run" && mkdir -p "$run"
+run=$(mkdir -p /tmp/gpu-run && mktemp -d "/tmp/gpu-run/$(basename "$out").XXXXXX")  # a folder of its own: runs side by side keep apart
 case $recipe in  # a packed student: its teachers' targets, made on the CPU machine, go into the run
     *.json) packed=$(dirname "$recipe")/teacher_targets
         if [ -f "$packed.npy" ]; then cp "$packed.npy" "$packed.json" "$run"/; fi ;;

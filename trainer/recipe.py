@@ -36,7 +36,7 @@ class Recipe:
     stages: tuple[tuple[int, int], ...] = ((64, 2), (128, 4), (224, 3))
     patience: int = 1000
     seed: int = 101
-    jit_compile: bool = False  # measured: no faster on the 2-core CPU, and slower to start
+    jit_compile: bool = False  # TensorFlow's: no faster on the 2-core CPU, slower to start; JAX always compiles
     # bfloat16 compute, float32 weights and logits: faster only where the CPU has bf16 instructions
     # (AMX, AVX512_BF16); export converts a float32 copy.
     mixed_precision: bool = False
