@@ -141,6 +141,25 @@ def test_a_new_teacher_makes_the_students_stale(made, tmp_path):
     assert not made_from(root / "models" / "emotion.tflite", "fast", teachers), "nor is a student another tier"
 
 
+def test_a_finished_student_from_an_earlier_cycle_of_its_teachers_is_trained_again_not_relabelled(tmp_path):
+    """Same teacher names, new content (a teacher's next cycle): the kept run is stale. The export
+    step leaves the shipped student alone, and the student step starts over from the new targets."""
+    factory, said = one_teacher_cut_short(tmp_path)
+    factory.budget_minutes = None
+    factory.run(("teachers", "fast"))
+    teacher, fast = factory.teacher_files()[0], factory.models / "emotion-fast.tflite"
+    card_before = fast.with_suffix(".json").read_bytes()
+    teacher.write_bytes(fast.read_bytes())  # another real model under the teacher's name: its next cycle, say
+    said.clear()
+    factory.run(("export",))
+    assert f"export: {factory.runs / 'fast'} was trained from other teachers; {fast} left as it is" in said
+    assert fast.with_suffix(".json").read_bytes() == card_before and not made_from(fast, "fast", [teacher])
+    said.clear()
+    factory.run(("fast",))
+    assert any("was begun with other teachers or another network: starting over" in line for line in said), said
+    assert made_from(fast, "fast", [teacher])
+
+
 def test_students_without_their_teachers_are_a_one_line_error(made, tmp_path, capsys):
     data = ["--data", str(made[1] / "fer"), "--cache", str(tmp_path), "--models", str(tmp_path / "none")]
     assert trainer_main(["factory", "--step", "student", *data]) == 1

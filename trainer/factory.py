@@ -151,9 +151,13 @@ class Factory:
         from trainer.report import write_models_page
 
         self.report_ensemble()
+        teachers = self.written_teachers("export")
         for step, (_, name, tier) in STUDENTS.items():
             run = RunFolder(self.runs / step)
-            if run.finished():
+            if run.finished() and not targets_from(run, teachers):
+                shipped = self.models / f"{name}.tflite"
+                self.say(f"export: {run.root} was trained from other teachers; {shipped} left as it is")
+            elif run.finished():
                 self._export(run, self.models, name, tier)
             else:
                 self.say(f"export: no finished {step} run in {run.root}; {self.models / name}.tflite left as it is")
@@ -195,9 +199,11 @@ class Factory:
         run = RunFolder(root)
         if run.recipe.is_file() and not self.fresh:
             saved = read_json(run.recipe)
-            if saved.get("teachers", []) != list(recipe.teachers) or saved.get("stages") != [
-                list(s) for s in recipe.stages
-            ]:
+            if (
+                saved.get("teachers", []) != list(recipe.teachers)
+                or saved.get("stages") != [list(s) for s in recipe.stages]
+                or not targets_from(run, [Path(t) for t in recipe.teachers])
+            ):
                 self.say(f"{label}: {root} was begun with other teachers or another network: starting over")
                 shutil.rmtree(root)
         elif self.fresh and root.is_dir():
@@ -233,6 +239,16 @@ def teacher_epochs(teacher: Path) -> int:
     except ModelCardError as exc:
         raise RunError(f"{teacher}: {exc}: delete the file, or pass --fresh to train it again") from None
     return epochs_in_all(recipe)
+
+
+def targets_from(run: RunFolder, teachers: list[Path]) -> bool:
+    """Whether the run's kept teacher targets, if any, came from these teacher files as they are now:
+    the same names with new content (a teacher's next cycle) make a finished student stale."""
+    key = run.teacher_targets.with_suffix(".json")
+    if not teachers or not key.is_file():
+        return True
+    kept = [t.get("sha256") for t in read_json(key).get("teachers", [])]
+    return kept == [hashlib.sha256(t.read_bytes()).hexdigest() for t in teachers]
 
 
 def made_from(model: Path, tier: str, teachers: list[Path]) -> bool:
