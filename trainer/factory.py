@@ -241,6 +241,11 @@ def teacher_epochs(teacher: Path) -> int:
     return epochs_in_all(recipe)
 
 
+def content_hashes(files: list[Path]) -> list[str]:
+    """Each file's sha256, as the cards and the kept targets name a teacher by content."""
+    return [hashlib.sha256(f.read_bytes()).hexdigest() for f in files]
+
+
 def targets_from(run: RunFolder, teachers: list[Path]) -> bool:
     """Whether the run's kept teacher targets, if any, came from these teacher files as they are now:
     the same names with new content (a teacher's next cycle) make a finished student stale."""
@@ -248,7 +253,7 @@ def targets_from(run: RunFolder, teachers: list[Path]) -> bool:
     if not teachers or not key.is_file():
         return True
     kept = [t.get("sha256") for t in read_json(key).get("teachers", [])]
-    return kept == [hashlib.sha256(t.read_bytes()).hexdigest() for t in teachers]
+    return kept == content_hashes(teachers)
 
 
 def made_from(model: Path, tier: str, teachers: list[Path]) -> bool:
@@ -257,5 +262,5 @@ def made_from(model: Path, tier: str, teachers: list[Path]) -> bool:
         card = read_card(card_path_for(model))
     except ModelCardError:
         return False
-    wanted = [hashlib.sha256(t.read_bytes()).hexdigest() for t in teachers]
-    return model.is_file() and card.tier == tier and [t.get("sha256") for t in card.teachers] == wanted
+    recorded = [t.get("sha256") for t in card.teachers]
+    return model.is_file() and card.tier == tier and recorded == content_hashes(teachers)
