@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -177,3 +178,14 @@ def test_csv_missing_a_split_is_an_error(tmp_path):
 def test_missing_data_path_says_what_to_do(tmp_path):
     with pytest.raises(DataError, match="--data"):
         resolve_data_dir(tmp_path / "nowhere")
+
+
+def test_loads_side_by_side_each_write_the_cache_apart(tmp_path):
+    """Two exports or GPU runs started together decode the same data at once: neither may fail."""
+    root = make_folder_dataset(tmp_path / "fer")
+    cache = tmp_path / "cache"
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        loaded = list(pool.map(lambda _: load_dataset(root, cache), range(6)))
+    assert all(len(data["train"]) == 28 for data in loaded)
+    (stored,) = cache.glob("*")
+    assert stored.suffix == ".npz" and len(load_dataset(root, cache)["train"]) == 28

@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     budget_option(factory)
     factory.add_argument("--step", choices=STEP_NAMES, help="run one step only (default: all, in order)")
     factory.add_argument("--fresh", action="store_true", help="redo the step(s) even where their output exists")
-    factory.add_argument("--teachers", type=_positive, default=3, help="how many teachers (default %(default)s)")
+    factory.add_argument("--teachers", type=_positive, default=4, help="how many teachers (default %(default)s)")
     factory.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="run folders (default %(default)s)")
     factory.add_argument(
         "--recipes", type=Path, help="folder of teacher/student/student-fast.json (default the trainer's)"

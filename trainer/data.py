@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import os
 import random
 from collections import Counter
@@ -18,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emojitui.shared.atomic import write_bytes_atomic
 from emojitui.shared.emotions import CLASS_NAMES
 
 IMAGE_SIZE = 48
@@ -131,17 +133,16 @@ def _cached(source: Path, cache_dir: Path | None, load, root: Path, files: list[
             skipped = Counter(dict(zip(npz["skip_k"].tolist(), npz["skip_v"].tolist(), strict=True)))
             return Dataset(splits, str(source), skipped, str(npz["rule"]))
     dataset = load()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp.npz")
     arrays = {f"{s}_x": dataset[s].images for s in SPLITS} | {f"{s}_y": dataset[s].labels for s in SPLITS}
+    buffer = io.BytesIO()
     np.savez(
-        tmp,
+        buffer,
         **arrays,
         skip_k=np.array(list(dataset.skipped.keys()), dtype=str),
         skip_v=np.array(list(dataset.skipped.values()), dtype=np.int64),
         rule=np.array(dataset.split_rule),
     )
-    os.replace(tmp, cache)
+    write_bytes_atomic(cache, buffer.getvalue())  # a temporary file of its own: loads side by side write apart
     return dataset
 
 

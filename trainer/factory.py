@@ -55,7 +55,7 @@ class Factory:
     runs: Path
     models: Path
     recipes: Path = RECIPES
-    teachers: int = 3
+    teachers: int = 4
     budget_minutes: float | None = None  # per training run; None: each recipe's own
     fresh: bool = False
     tolerance_points: float = 0.5
