@@ -25,7 +25,15 @@ from trainer.noise import camera_noise
 from trainer.recipe import Recipe
 from trainer.run_folder import RunError, RunFolder, read_json
 from trainer.teachers import teacher_targets, teacher_views
-from trainer.train import float32_model, minutes_left, train
+from trainer.train import (
+    EpochRecorder,
+    Replan,
+    compiled_model,
+    float32_model,
+    minutes_left,
+    replanned_epochs,
+    train,
+)
 
 TINY = {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "stem": 8, "stages": ((8, 1), (16, 1))}
 
@@ -357,3 +365,49 @@ def test_time_left_ignores_one_stalled_epoch():
     steady = [398.0, 419.0, 251.0, 297.0]
     assert minutes_left([*steady, 2120.0], 29) == pytest.approx(29 * 398.0 / 60)
     assert minutes_left([], 10) == 0.0
+
+
+def test_refitted_epochs_follow_the_real_pace_within_the_recipes_count():
+    """The H200 run of 2026-12-04: the probe said ~3 s an epoch, the first three took 11, 5 and 5 s."""
+    assert replanned_epochs(3, [11.0, 5.0, 5.0], 285.0, 88) == 3 + int((285 * 0.9 - 6) // 5)
+    assert replanned_epochs(3, [4.0, 1.0, 1.0], 3600.0, 95) == 95, "a faster machine: never past the recipe"
+    assert replanned_epochs(3, [11.0, 5.0, 5.0], -4.0, 95) == 3, "no time left: the epochs done"
+
+
+def test_a_run_slower_than_its_probe_is_fitted_again_and_its_learning_rate_still_decays(tmp_path):
+    """The probe fitted 40 epochs; the machine is busier than it was (each epoch here sleeps half a
+    second), so at the end of the warm-up the count is fitted to the real pace: the cosine then
+    ends inside the budget instead of the budget stopping a run still at a high learning rate."""
+    import time
+
+    import keras
+
+    recipe = Recipe(**TINY | {"epochs": 40, "warmup_epochs": 2})
+    images = np.random.default_rng(0).integers(0, 256, (16, 48, 48, 1)).astype(np.float32)
+    labels = one_hot(np.arange(16) % len(CLASS_NAMES), len(CLASS_NAMES))
+    steps = 2  # 16 images in batches of 8
+    model = compiled_model(recipe, steps)
+    run = RunFolder(tmp_path / "slow")
+    run.root.mkdir()
+    run.recipe.write_text(json.dumps(recipe.as_dict()))
+    state = {"epoch": 0, "best_val": 0.0, "best_epoch": 0, "wait": 0}
+    said: list[str] = []
+    recorder = EpochRecorder(
+        run, state, recipe, said.append, time.monotonic() + 20.0, Replan(after=2, most=40, steps_per_epoch=steps)
+    )
+
+    class BusyMachine(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            time.sleep(0.5)
+
+    model.fit(images, labels, batch_size=8, epochs=40, validation_data=(images, labels), verbose=0,
+              callbacks=[recorder, BusyMachine()])  # fmt: skip
+    fitted = read_json(run.recipe)["epochs"]
+    assert any(f"{fitted} epochs instead of 40" in line for line in said), said
+    assert 2 < fitted < 40 and recorder.recipe.epochs == fitted
+    schedule = model.optimizer._learning_rate
+    assert float(schedule(fitted * steps)) == pytest.approx(0.0, abs=1e-9), "the decay ends at the new count"
+    # it runs the new count; a machine busier still (a test run beside training) may stop it a little short
+    assert state["epoch"] == fitted or (state.get("stopped") == "budget" and state["epoch"] > 2), state
+    if state["epoch"] == fitted:
+        assert recorder._lr() == pytest.approx(0.0, abs=1e-9), "and ended at the bottom of its decay"

@@ -49,8 +49,8 @@ if [ ! -e "$data" ]; then  # unpacked once, by the first of the runs side by sid
         fi
     ) 9>/tmp/emojitui-fer2013.lock
 fi
-minutes=$(( (budget - SECONDS - 60) / 60 ))  # a minute for start-up and copying the model back
-[ "$minutes" -ge 1 ] || minutes=1
+# a minute for start-up and copying the model back; in fractions of a minute (whole ones lost up to 59 s)
+minutes=$(python3 -c 'import sys; print(f"{max(1.0, int(sys.argv[1]) / 60):.2f}")' $((budget - SECONDS - 60)))
 rc=0 limit=$((budget - SECONDS - 25))
 [ "$limit" -gt 10 ] || limit=10
 run=$(mkdir -p /tmp/gpu-run && mktemp -d "/tmp/gpu-run/$(basename "$out").XXXXXX")  # a folder of its own: runs side by side keep apart

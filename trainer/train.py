@@ -2,6 +2,8 @@
 
 What the run trains is its `Recipe` (trainer/recipe.py). A new run first times a few training
 steps and fits its epoch count, hence its cosine schedule, into the recipe's `budget_minutes`;
+at the end of its warm-up it fits them again from its real epochs (a busy or shared machine is
+slower than the probe said), so the learning rate still decays to the end inside the budget;
 it stops when the budget runs out all the same, its best epoch kept. The run folder holds
 `last.keras` (with optimizer state, for resume), `best.keras` (best PublicTest accuracy),
 `state.json`, `log.csv` and `recipe.json` (with the fitted epochs).
@@ -57,6 +59,7 @@ def train(
         say(f"no checkpoint in {run.root}: starting a new run")
         state = {}
     steps_per_epoch = max(1, len(dataset["train"]) // recipe.batch_size)
+    replan = None  # a new run's epoch count is fitted again at the end of its warm-up
     if state:
         saved = Recipe.from_dict(read_json(run.recipe), str(run.recipe))
         if epochs_given and recipe.epochs != saved.epochs:
@@ -76,7 +79,9 @@ def train(
         for stale in (run.last, run.best, run.state, run.log):
             stale.unlink(missing_ok=True)
         recipe = dataclasses.replace(recipe, init_from=describe_origin(init_from) if init_from is not None else {})
+        asked = recipe.epochs
         recipe = fitted_to_budget(recipe, dataset, steps_per_epoch, name, say)
+        replan = Replan(after=max(2, recipe.warmup_epochs), most=asked, steps_per_epoch=steps_per_epoch)
         keras.utils.set_random_seed(recipe.seed)  # the same start whatever the timing probe drew
         write_text_atomic(run.recipe, json.dumps(recipe.as_dict(), indent=2) + "\n")
         model = compiled_model(recipe, steps_per_epoch)
@@ -109,7 +114,7 @@ def train(
         f"training {multiply_adds(model) / 1e6:.1f}M multiply-adds, {model.count_params():,} parameters, "
         f"{len(train_split):,} train / {len(val):,} val images, up to {recipe.epochs} epochs"
     )
-    progress = EpochRecorder(run, state, recipe, say, deadline)
+    progress = EpochRecorder(run, state, recipe, say, deadline, replan)
     progress.set_model(model)
     progress.catch_up(steps_per_epoch, val_x, val_y)
     if run.finished():
@@ -118,7 +123,7 @@ def train(
         batches,
         validation_data=(val_x, val_y),
         validation_batch_size=512,
-        epochs=recipe.epochs,
+        epochs=replan.most if replan is not None else recipe.epochs,  # the recorder stops at the planned count
         initial_epoch=state["epoch"],
         callbacks=[progress],
         verbose=0,
@@ -239,6 +244,25 @@ def compiled_model(recipe: Recipe, steps_per_epoch: int) -> keras.Model:
     return model
 
 
+@dataclasses.dataclass(frozen=True)
+class Replan:
+    """When and how far a new run's epoch count may be fitted again: after `after` epochs, up to `most`."""
+
+    after: int
+    most: int
+    steps_per_epoch: int
+
+
+def replanned_epochs(done: int, epoch_seconds: list[float], seconds_left: float, most: int) -> int:
+    """The epochs that fit the time left at the pace of those run so far, 10% kept back as the
+    probe's fit keeps it, and the first epoch's extra time (its compile) once more: the new
+    schedule is compiled again."""
+    pace = float(np.median(epoch_seconds[1:] or epoch_seconds))
+    compile_seconds = max(0.0, epoch_seconds[0] - pace) if epoch_seconds else 0.0
+    usable = max(0.0, seconds_left * 0.9 - compile_seconds)
+    return max(done, min(most, done + int(usable // max(pace, 1e-6))))
+
+
 def minutes_left(epoch_seconds: list[float], epochs_left: int) -> float:
     """Remaining time from the median of the last few epochs: one stalled epoch (the first one's
     compile, a suspended laptop, a paused process) does not throw the estimate off."""
@@ -250,10 +274,18 @@ class EpochRecorder(keras.callbacks.Callback):
 
     FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
 
-    def __init__(self, run: RunFolder, state: dict, recipe: Recipe, say: Say, deadline: float = math.inf) -> None:
+    def __init__(
+        self,
+        run: RunFolder,
+        state: dict,
+        recipe: Recipe,
+        say: Say,
+        deadline: float = math.inf,
+        replan: Replan | None = None,
+    ) -> None:
         super().__init__()
         self.run, self.state, self.recipe, self.say = run, state, recipe, say
-        self.deadline = deadline
+        self.deadline, self.replan = deadline, replan
         self.started = time.monotonic()
         self.epoch_seconds: list[float] = []
 
@@ -266,13 +298,17 @@ class EpochRecorder(keras.callbacks.Callback):
         row = {name: logs.get(name) for name in ("loss", "accuracy", "val_loss", "val_accuracy")}
         self.record(epoch + 1, row | {"seconds": round(seconds, 1)})
         self.epoch_seconds.append(seconds)
+        if self.replan is not None and epoch + 1 == self.replan.after and self.recipe.epochs > self.replan.after:
+            self._fit_again(epoch + 1)
         remaining = minutes_left(self.epoch_seconds, self.recipe.epochs - epoch - 1)
         mark = " *" if self.state["best_epoch"] == epoch + 1 else "  "
         self.say(
             f"epoch {epoch + 1:3d}/{self.recipe.epochs}  loss {row['loss']:.3f}  acc {row['accuracy']:.3f}  "
             f"val_acc {row['val_accuracy']:.4f}{mark}  lr {self._lr():.4f}  {seconds:.0f}s  ~{remaining:.0f} min left",
         )
-        if self.state["wait"] >= self.recipe.patience:
+        if epoch + 1 >= self.recipe.epochs:
+            self.model.stop_training = True  # fit runs to the most a replan may give
+        elif self.state["wait"] >= self.recipe.patience:
             self.say(f"early stop: no val improvement for {self.recipe.patience} epochs")
             self.model.stop_training = True
         elif epoch + 1 < self.recipe.epochs and time.monotonic() + np.median(self.epoch_seconds[-5:]) > self.deadline:
@@ -283,6 +319,23 @@ class EpochRecorder(keras.callbacks.Callback):
                 f"keeping the best epoch ({self.state['best_epoch']}, val {self.state['best_val']:.4f})"
             )
             self.model.stop_training = True
+
+    def _fit_again(self, done: int) -> None:
+        """Fit the epoch count to the pace of the epochs so far, before the cosine decay begins.
+
+        Only the decay's length changes (the warm-up is over or nearly), so the schedule goes on
+        smoothly; the run's recipe is rewritten with it, as a resume rebuilds the schedule from it.
+        """
+        epochs = replanned_epochs(done, self.epoch_seconds, self.deadline - time.monotonic(), self.replan.most)
+        if epochs == self.recipe.epochs:
+            return
+        pace = float(np.median(self.epoch_seconds[1:] or self.epoch_seconds))
+        self.say(f"{epochs} epochs instead of {self.recipe.epochs}: the first {done} took ~{pace:.1f} s each")
+        self.recipe = dataclasses.replace(self.recipe, epochs=epochs)
+        write_text_atomic(self.run.recipe, json.dumps(self.recipe.as_dict(), indent=2) + "\n")
+        schedule = self.model.optimizer._learning_rate  # the CosineDecay `compiled_model` built
+        schedule.decay_steps = max(1, (epochs - self.recipe.warmup_epochs) * self.replan.steps_per_epoch)
+        self.model.make_train_function(force=True)  # the compiled step holds the old length
 
     def record(self, epoch: int, row: dict) -> None:
         """Write the epoch's files, `state.json` last: it is the record of what is done.
