@@ -119,6 +119,11 @@ def test_the_teachers_ensemble_is_measured_on_publictest_and_shown_while_the_tea
     write_models_page(changed)
     page = (changed / "README.md").read_text()
     assert "## Teachers" in page and "Together" not in page, "a report of other teacher files is not shown"
+    assert "Made from earlier teachers" not in (root / "models" / "README.md").read_text()
+    (changed / "teachers" / "teacher-3.tflite").write_bytes(teachers[0].read_bytes())
+    write_models_page(changed)
+    since = "Made from earlier teachers (since then: `teacher-2.tflite` replaced or removed, `teacher-3.tflite` added)"
+    assert (changed / "README.md").read_text().count(since) == 2, "both students say they are stale"
 
 
 def test_a_second_run_skips_every_step_whose_output_exists(made):

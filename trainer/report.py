@@ -28,7 +28,9 @@ def write_models_page(models: Path) -> None:
             teachers.append(read_card(path))
         except ModelCardError:
             continue
-    write_text_atomic(models / "README.md", models_page(cards, teachers, _ensemble(models / "teachers")))
+    committed = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (models / "teachers").glob("*.tflite")}
+    page = models_page(cards, teachers, _ensemble(models / "teachers"), committed)
+    write_text_atomic(models / "README.md", page)
 
 
 def _ensemble(folder: Path) -> dict | None:
@@ -45,7 +47,13 @@ def _ensemble(folder: Path) -> dict | None:
     return ensemble if current else None
 
 
-def models_page(cards: list[ModelCard], teachers: list[ModelCard], ensemble: dict | None = None) -> str:
+def models_page(
+    cards: list[ModelCard],
+    teachers: list[ModelCard],
+    ensemble: dict | None = None,
+    committed: dict[str, str] | None = None,
+) -> str:
+    """The page; `committed` (teacher file name -> sha256) marks a student made from teachers since replaced."""
     summary = "\n".join(
         f"| `{c.name}.tflite` | {c.tier or 'accurate'} | **{c.metrics['test_int8']['accuracy'] * 100:.2f}%** "
         f"| {c.metrics['test_int8']['macro_f1'] * 100:.2f}% | {c.metrics['val_int8_accuracy'] * 100:.2f}% "
@@ -68,7 +76,7 @@ For scale (published PrivateTest figures): human about 65%, 2013 challenge winne
 single CNNs 72.7-74.4%. The `fer` package's mini-Xception claims 66% on a random split.
 PrivateTest was read once per export; models were chosen on PublicTest.
 {_teachers_section(teachers, ensemble)}
-{"".join(model_section(card) for card in cards)}"""
+{"".join(model_section(card, committed) for card in cards)}"""
 
 
 def _cycles(recipe: dict) -> str:
@@ -112,7 +120,7 @@ def _wild(card: ModelCard) -> str:
     return f"{wild['balanced_accuracy'] * 100:.2f}%" if wild else "not measured"
 
 
-def model_section(card: ModelCard) -> str:
+def model_section(card: ModelCard, committed: dict[str, str] | None = None) -> str:
     """One shipped model: results, per-class table, plots, input/output and recipe."""
     metrics, recipe, data = card.metrics, card.recipe, card.data
     test = metrics["test_int8"]
@@ -158,7 +166,7 @@ def model_section(card: ModelCard) -> str:
   L2 {recipe["weight_decay"]}, label smoothing {recipe["label_smoothing"]},
   class weights (median/count)^{recipe["class_weight_power"]}, seed {recipe["seed"]}.
 - Augmentation: {", ".join(f"{k} {v}" for k, v in recipe["augment"].items())}.
-{_distillation(card)}{_batch_norm(data)}- Quantisation: post-training full-integer int8 with
+{_distillation(card, committed)}{_batch_norm(data)}- Quantisation: post-training full-integer int8 with
   {data["calibration_images"]} training images as the representative set; checked in LiteRT/XNNPACK
   against the float model on PublicTest.
 - Data: {data["source"]}; {data["split_rule"]}. {data["train_images"]:,} training,
@@ -206,8 +214,9 @@ def _batch_norm(data: dict) -> str:
     return f"- Batch norm statistics {outcome}.\n" if outcome else ""
 
 
-def _distillation(card: ModelCard) -> str:
-    """How the targets were made when the run distilled from teacher files."""
+def _distillation(card: ModelCard, committed: dict[str, str] | None = None) -> str:
+    """How the targets were made when the run distilled from teacher files, and whether those
+    files are still the committed teachers (`just train` remakes a student whose are not)."""
     recipe = card.recipe
     teachers = card.teachers or [{"file": t} for t in recipe.get("teachers") or []]
     if not teachers:
@@ -215,7 +224,18 @@ def _distillation(card: ModelCard) -> str:
     shift = recipe.get("teacher_shift", 0)
     views = f"10 views (the face and its mirror, each also shifted {shift} px four ways)" if shift else "2 views"
     names = ", ".join(f"`{Path(t['file']).name}`" for t in teachers)
+    used = {Path(t["file"]).name: t.get("sha256", "") for t in teachers}
+    changes = []
+    if committed is not None:
+        changes += [f"`{name}` replaced or removed" for name, sha in used.items() if committed.get(name) != sha]
+        changes += [f"`{name}` added" for name in sorted(committed) if name.startswith("teacher-") and name not in used]
+    since = (
+        f" Made from earlier teachers (since then: {', '.join(changes)}): `just train` makes it again from the"
+        " committed ones.\n"
+        if changes
+        else "\n"
+    )
     return (
         f"- Trained from scratch, distilled: each training target is {recipe['distill_weight']} of the mean "
-        f"probabilities of {names} over {views}, plus {1 - recipe['distill_weight']:g} of the smoothed label.\n"
+        f"probabilities of {names} over {views}, plus {1 - recipe['distill_weight']:g} of the smoothed label.{since}"
     )
