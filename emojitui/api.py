@@ -146,7 +146,7 @@ class Analyzer:
                 resting.append(max(faces, key=lambda f: f.box.w * f.box.h).raw_probabilities)
         if not resting:
             raise UserError("no face found in the images to calibrate on")
-        return derive_calibration(np.stack(resting), self.labels)
+        return derive_calibration(np.stack(resting), self.labels, target=self.engine.classifier.neutral_target)
 
     def analyze(self, image: np.ndarray | str | os.PathLike) -> list[Face]:
         """Every face in one image (a BGR or grey array, or an image file), largest detector effort."""

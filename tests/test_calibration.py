@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+import emojitui
 from emojitui.engine.calibration import (
     DEFAULT_DAMPING,
     Calibration,
@@ -16,6 +17,7 @@ from emojitui.engine.calibration import (
     derive_calibration,
     typical_neutral,
 )
+from emojitui.engine.classifier import ExpressionClassifier
 from emojitui.session.calibration import CalibrationStore, load_calibration
 from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.shared.errors import UserError
@@ -174,3 +176,24 @@ def test_with_several_faces_it_applies_to_the_face_it_was_made_on(engine, model_
     calibrated = {f.id: f.calibrated for f in step.faces}
     assert calibrated[target] and not any(v for k, v in calibrated.items() if k != target)
     assert store.load() is not None
+
+
+def test_each_model_calibrates_towards_its_own_typical_neutral_face(tmp_path, model_path):
+    """The export writes each model's mean output on neutral faces into its card; the fast model's
+    differs from the accurate one's, and calibration (the API's, as the app's) aims at the model's own."""
+    fast_path = model_path.with_name("emotion-fast.tflite")
+    accurate, fast = ExpressionClassifier(model_path), ExpressionClassifier(fast_path)
+    assert accurate.card.typical_neutral and fast.card.typical_neutral
+    assert np.abs(accurate.neutral_target - fast.neutral_target).max() > 0.01
+    photo = DEMO_DIR / "05-obama-speech.jpg"
+    analyzer = emojitui.Analyzer(model=fast_path)
+    rest = analyzer.analyze_results(photo)[0].raw_probabilities
+    assert analyzer.calibrate([photo]) == derive_calibration(rest, fast.labels, target=fast.neutral_target)
+    full = derive_calibration(rest, fast.labels, damping=1.0, target=fast.neutral_target).apply(rest)
+    assert np.allclose(full, fast.neutral_target, atol=1e-4)
+    bare = tmp_path / "bare.tflite"  # a model whose card predates the field: the shipped figure
+    bare.write_bytes(fast_path.read_bytes())
+    card = json.loads(fast_path.with_suffix(".json").read_text())
+    del card["typical_neutral"]
+    bare.with_suffix(".json").write_text(json.dumps(card))
+    assert np.allclose(ExpressionClassifier(bare).neutral_target, typical_neutral(LABELS))

@@ -41,6 +41,7 @@ card_like = st.fixed_dictionaries(
         "data": json_values,
         "tier": st.sampled_from(["", "accurate", "fast", "teacher"]) | json_values,
         "teachers": st.lists(st.dictionaries(st.text(max_size=8), json_values, max_size=3), max_size=3) | json_values,
+        "typical_neutral": st.dictionaries(st.sampled_from(CLASS_NAMES), st.floats(-1, 2) | json_values) | json_values,
         "extra": json_values,
     },
 )
@@ -61,6 +62,9 @@ def test_any_model_card_is_a_card_or_one_model_card_error(raw):
     assert card.labels and all(label in CLASS_NAMES for label in card.labels)
     assert isinstance(card.input.width, int) and card.input.width > 0 and isinstance(card.metrics, dict)
     assert isinstance(card.tier, str) and all(isinstance(teacher, dict) for teacher in card.teachers)
+    assert card.typical_neutral == {} or (
+        sorted(card.typical_neutral) == sorted(card.labels) and all(0 <= p <= 1 for p in card.typical_neutral.values())
+    )
     assert ModelCard.from_dict(json.loads(card.to_json())).input == card.input, "what is written reads back"
 
 

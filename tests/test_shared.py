@@ -55,6 +55,11 @@ def test_card_round_trip(tmp_path):
         (json.dumps({"labels": ["happy", "grumpy"]}), "unknown class"),
         (json.dumps({"labels": ["happy", "happy"]}), "distinct"),
         (json.dumps({"labels": ["happy"], "input": {"pixels": "unit"}}), "pixels"),
+        (json.dumps({"labels": ["happy", "sad"], "typical_neutral": {"happy": 0.5}}), "each label"),
+        (json.dumps({"labels": ["happy", "sad"], "typical_neutral": {"happy": 0.5, "sad": "x"}}), "probability"),
+        (json.dumps({"labels": ["happy", "sad"], "typical_neutral": {"happy": 0.5, "sad": 1.5}}), "probability"),
+        (json.dumps({"labels": ["happy", "sad"], "typical_neutral": {"happy": 0.5, "sad": True}}), "probability"),
+        (json.dumps({"labels": ["happy"], "typical_neutral": [0.5]}), "typical_neutral must be an object"),
     ],
 )
 def test_bad_cards_are_one_clear_error(tmp_path, content, fragment):

@@ -208,6 +208,10 @@ def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):
     probabilities = classifier.classify(data["test"].images[:3])
     assert probabilities.shape == (3, 7)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=0.02)
+    neutral = data["val"].images[data["val"].labels == CLASS_NAMES.index("neutral")]
+    mean = classifier.classify(neutral).mean(axis=0)  # as the app classifies: each face and its mirror
+    assert list(card.typical_neutral) == list(CLASS_NAMES), "the model's own aim for neutral calibration"
+    np.testing.assert_allclose(list(card.typical_neutral.values()), mean, atol=1e-3)
 
 
 def test_a_mixed_bfloat16_run_trains_in_bfloat16_and_exports_from_a_float32_copy(tiny_run, tmp_path):

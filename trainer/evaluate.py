@@ -44,6 +44,16 @@ def chunked_probabilities(runner: LiteRTModel, images: np.ndarray, pixels: str =
     return np.concatenate(chunks) if chunks else np.zeros((0, runner.classes), np.float32)
 
 
+def typical_neutral_output(model: Path, val: Split) -> dict[str, float]:
+    """The model's mean output on the split's neutral faces, each as seen and mirrored (as the app
+    classifies), by class: its card's `typical_neutral`, where neutral calibration aims a resting face."""
+    faces = np.ascontiguousarray(val.images[val.labels == CLASS_NAMES.index("neutral")])
+    runner = LiteRTModel(model)
+    both = chunked_probabilities(runner, faces) + chunked_probabilities(runner, np.ascontiguousarray(faces[:, :, ::-1]))
+    mean = both.mean(axis=0) / 2
+    return {name: round(float(mean[index]), 4) for index, name in enumerate(model_labels(model))}
+
+
 def evaluate_model(model: Path, split: Split, pixels: str = "raw") -> dict:
     """Accuracy, macro-F1, per-class P/R/F1 and confusion, in CLASS_NAMES order."""
     labels = model_labels(model)

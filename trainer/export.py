@@ -25,7 +25,7 @@ from emojitui.shared.locations import PACKAGE_DIR
 from emojitui.shared.model_card import InputSpec, ModelCard, ModelCardError, card_path_for, read_card, write_card
 from trainer.batchnorm import STAT_IMAGES, recompute_batch_norm
 from trainer.data import Dataset, Split
-from trainer.evaluate import evaluate_model
+from trainer.evaluate import evaluate_model, typical_neutral_output
 from trainer.metrics import classification_report, format_report
 from trainer.model import multiply_adds
 from trainer.noise import camera_noise
@@ -135,6 +135,7 @@ def export_and_report(
         noisy_val = evaluate_model(candidate, Split(camera_noise(val.images), val.labels))
         wild = evaluate_model(candidate, wild_dev) if wild_dev is not None and len(wild_dev) else None
         latency = median_latency_ms(candidate)
+        typical = typical_neutral_output(candidate, val)
 
     model_path = models / f"{name}.tflite"
     downgrade = _downgrade_warning(model_path, int8_val["accuracy"])
@@ -147,6 +148,7 @@ def export_and_report(
         name=name,
         tier=tier,
         teachers=[teacher_record(Path(t)) for t in recipe.teachers],
+        typical_neutral=typical,
         created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         metrics=(
             {"test_split": "PrivateTest", "test_int8": int8_test, "test_float_accuracy": float_test["accuracy"]}

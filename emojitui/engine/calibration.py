@@ -21,9 +21,9 @@ import numpy as np
 
 from emojitui.shared.errors import UserError
 
-# The shipped model's mean output on FER-2013 PublicTest neutral faces (607 faces, flip-averaged;
-# `python -m bench.calibration` measures it again, and does when the model changes: 2026-12-04, the
-# factory's accurate student). By class name, so any model with these classes can use it.
+# For a model whose card does not carry its own `typical_neutral` (the export writes it): the
+# accurate student's mean output on FER-2013 PublicTest neutral faces (607 faces, flip-averaged;
+# `python -m bench.calibration`, 2026-12-04). By class name, so any model with these classes can use it.
 TYPICAL_NEUTRAL: dict[str, float] = {
     "angry": 0.0953,
     "disgust": 0.0372,
@@ -102,9 +102,11 @@ class Calibration:
         return calibration
 
 
-def typical_neutral(labels: list[str] | tuple[str, ...]) -> np.ndarray:
-    """`TYPICAL_NEUTRAL` in `labels` order (a class it does not know gets the floor)."""
-    target = np.array([TYPICAL_NEUTRAL.get(name, _FLOOR) for name in labels], np.float64)
+def typical_neutral(labels: list[str] | tuple[str, ...], measured: dict[str, float] | None = None) -> np.ndarray:
+    """The model's own typical neutral output (`measured`, from its card) or else `TYPICAL_NEUTRAL`,
+    in `labels` order (a class it does not know gets the floor)."""
+    known = measured or TYPICAL_NEUTRAL
+    target = np.array([max(known.get(name, _FLOOR), _FLOOR) for name in labels], np.float64)
     return target / target.sum()
 
 

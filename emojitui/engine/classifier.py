@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emojitui.engine.calibration import typical_neutral
 from emojitui.shared.errors import UserError
 from emojitui.shared.litert import LiteRTError, LiteRTModel, LiteRTUnavailable
 from emojitui.shared.model_card import ModelCard, ModelCardError, card_path_for, read_card
@@ -60,6 +61,11 @@ class ExpressionClassifier:
     @property
     def labels(self) -> list[str]:
         return self.card.labels
+
+    @property
+    def neutral_target(self) -> np.ndarray:
+        """What calibration pulls a resting face towards: this model's typical neutral output."""
+        return typical_neutral(self.labels, self.card.typical_neutral)
 
     @property
     def input_size(self) -> tuple[int, int]:

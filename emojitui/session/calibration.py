@@ -13,6 +13,8 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+
 from emojitui.engine.calibration import (
     CALIBRATION_SECONDS,
     MIN_FRAMES,
@@ -99,8 +101,9 @@ class CalibrationRun:
         seconds: float = CALIBRATION_SECONDS,
         damping: float | None = None,
         model_sha256: str = "",
+        target: np.ndarray | None = None,
     ) -> None:
-        self.face, self.labels = face, labels
+        self.face, self.labels, self.target = face, labels, target
         self.countdown, self.seconds = countdown, seconds
         self.damping, self.model_sha256 = damping, model_sha256
         self.state = "countdown"
@@ -130,7 +133,9 @@ class CalibrationRun:
         self._samples.append(face.raw_probabilities)
         if elapsed >= self.countdown + self.seconds and len(self._samples) >= MIN_FRAMES:
             options = {} if self.damping is None else {"damping": self.damping}
-            self.calibration = derive_calibration(self._samples, self.labels, model_sha256=self.model_sha256, **options)
+            self.calibration = derive_calibration(
+                self._samples, self.labels, target=self.target, model_sha256=self.model_sha256, **options
+            )
             self.state = "done"
             self.message = (
                 f"calibrated on {len(self._samples)} frames (resting face read {self.calibration.resting_label})"

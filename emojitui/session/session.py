@@ -134,7 +134,11 @@ class Session:
         options = {} if countdown is None else {"countdown": countdown}
         with self._lock:
             self.calibration_run = CalibrationRun(
-                face, self.labels, model_sha256=store.sha256 if store else "", **options
+                face,
+                self.labels,
+                model_sha256=store.sha256 if store else "",
+                target=self.engine.classifier.neutral_target,
+                **options,
             )
             self._calibration_for_all = all_faces
 

@@ -45,6 +45,9 @@ class ModelCard:
     data: dict[str, Any] = field(default_factory=dict)
     tier: str = ""  # "accurate", "fast" or "teacher": what the factory made it for
     teachers: list[dict[str, Any]] = field(default_factory=list)  # the files it was distilled from, by content
+    # its mean output on FER-2013 PublicTest neutral faces, flip-averaged, by class: what neutral
+    # calibration pulls a resting face towards (each model has its own; the export measures it)
+    typical_neutral: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
@@ -86,10 +89,14 @@ class ModelCard:
             data=_typed(raw, "data", dict, default={}),
             tier=_typed(raw, "tier", str, default=""),
             teachers=_teachers(raw),
+            typical_neutral=_typical_neutral(raw, labels),
         )
 
 
-_CARD_KEYS = {"labels", "input", "name", "format_version", "created", "metrics", "recipe", "data", "tier", "teachers"}
+_CARD_KEYS = {
+    *("labels", "input", "name", "format_version", "created", "metrics", "recipe", "data", "tier", "teachers"),
+    "typical_neutral",
+}
 _TYPE_NAMES = {int: "a whole number", str: "a string", dict: "an object", list: "a list"}
 
 
@@ -127,6 +134,18 @@ def _teachers(raw: dict[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(teacher, dict):
             raise ModelCardError(f"model card teachers[{index}] must be an object, got {_short(teacher)}")
     return teachers
+
+
+def _typical_neutral(raw: dict[str, Any], labels: list[str]) -> dict[str, float]:
+    """`typical_neutral`: a probability for each of the card's labels, {} when absent."""
+    typical = _typed(raw, "typical_neutral", dict, default={})
+    if typical and sorted(typical) != sorted(labels):
+        raise ModelCardError(f"model card typical_neutral must give each label a probability, got {_short(typical)}")
+    for name, value in typical.items():
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not 0.0 <= value <= 1.0:
+            raise ModelCardError(f"model card typical_neutral.{name} must be a probability, got {_short(value)}")
+    return {name: float(value) for name, value in typical.items()}
 
 
 def card_path_for(model_path: Path) -> Path:
