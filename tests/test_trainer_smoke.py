@@ -396,22 +396,71 @@ def test_a_run_slower_than_its_probe_is_fitted_again_and_its_learning_rate_still
     run.recipe.write_text(json.dumps(recipe.as_dict()))
     state = {"epoch": 0, "best_val": 0.0, "best_epoch": 0, "wait": 0}
     said: list[str] = []
-    recorder = EpochRecorder(
-        run, state, recipe, said.append, time.monotonic() + 20.0, Replan(after=2, most=40, steps_per_epoch=steps)
-    )
+    recorder = EpochRecorder(run, state, recipe, said.append, replan=Replan(after=2, most=40, steps_per_epoch=steps))
+    compiled: list = []
 
     class BusyMachine(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             time.sleep(0.5)
 
+        def on_epoch_end(self, epoch, logs=None):
+            compiled.append(model.train_function)
+            if epoch == 0:  # the budget: 20 s from here (the first epoch's compile is slow on a busy machine)
+                recorder.deadline = time.monotonic() + 20.0
+
     model.fit(images, labels, batch_size=8, epochs=40, validation_data=(images, labels), verbose=0,
-              callbacks=[recorder, BusyMachine()])  # fmt: skip
+              callbacks=[BusyMachine(), recorder])  # fmt: skip
     fitted = read_json(run.recipe)["epochs"]
     assert any(f"{fitted} epochs instead of 40" in line for line in said), said
     assert 2 < fitted < 40 and recorder.recipe.epochs == fitted
+    assert compiled[1] is compiled[0] and compiled[2] is not compiled[1], "the step compiled again after the refit"
     schedule = model.optimizer._learning_rate
     assert float(schedule(fitted * steps)) == pytest.approx(0.0, abs=1e-9), "the decay ends at the new count"
     # it runs the new count; a machine busier still (a test run beside training) may stop it a little short
     assert state["epoch"] == fitted or (state.get("stopped") == "budget" and state["epoch"] > 2), state
     if state["epoch"] == fitted:
         assert recorder._lr() == pytest.approx(0.0, abs=1e-9), "and ended at the bottom of its decay"
+
+
+def test_a_resume_decays_over_the_epochs_its_recipe_holds_now(tiny_run, tmp_path):
+    """Killed after a refit rewrote the recipe but before the next checkpoint: the checkpoint's
+    schedule is the old length, the recipe's count is what the resumed run keeps to."""
+    import keras
+
+    data = tiny_run[0]
+    run = RunFolder(tmp_path / "refit")
+
+    def stop_after_first(line: str) -> None:
+        if line.startswith("epoch   1/"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(data, Recipe(**TINY | {"epochs": 2}), run, resume=False, say=stop_after_first)
+    refitted = read_json(run.recipe) | {"epochs": 4}  # what a refit writes
+    run.recipe.write_text(json.dumps(refitted))
+    train(data, Recipe(**TINY), run, resume=True, say=lambda _: None)
+    steps = len(data["train"]) // TINY["batch_size"]
+    schedule = keras.models.load_model(run.last).optimizer._learning_rate
+    assert run.read_state()["epoch"] == 4 and schedule.decay_steps == (4 - TINY["warmup_epochs"]) * steps
+
+
+def test_after_a_refit_the_compiled_step_follows_the_new_schedule(tmp_path):
+    """The step is compiled with the schedule's length in it: a refit that did not compile it again
+    would train on the old learning rates while the log showed the new ones."""
+    import time
+
+    recipe = Recipe(**TINY | {"epochs": 40, "warmup_epochs": 0, "momentum": 0.0})  # an update is -lr * gradient
+    images = np.random.default_rng(0).integers(0, 256, (16, 48, 48, 1)).astype(np.float32)
+    labels = one_hot(np.arange(16) % len(CLASS_NAMES), len(CLASS_NAMES))
+    model = compiled_model(recipe, steps_per_epoch=2)
+    model.fit(images, labels, batch_size=8, epochs=1, verbose=0)
+    run = RunFolder(tmp_path / "refit")
+    run.root.mkdir()
+    recorder = EpochRecorder(run, {}, recipe, lambda _: None, time.monotonic(), Replan(1, 40, steps_per_epoch=2))
+    recorder.set_model(model)
+    recorder.epoch_seconds = [1.0]
+    recorder._fit_again(1)  # no time left: the run ends at 1 epoch, so the learning rate is 0 from here
+    assert read_json(run.recipe)["epochs"] == 1
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    model.fit(images, labels, batch_size=8, epochs=1, verbose=0)
+    assert all(np.array_equal(w.numpy(), b) for w, b in zip(model.trainable_weights, before, strict=True))

@@ -48,6 +48,8 @@ def typical_neutral_output(model: Path, val: Split) -> dict[str, float]:
     """The model's mean output on the split's neutral faces, each as seen and mirrored (as the app
     classifies), by class: its card's `typical_neutral`, where neutral calibration aims a resting face."""
     faces = np.ascontiguousarray(val.images[val.labels == CLASS_NAMES.index("neutral")])
+    if not len(faces):
+        return {}  # the card then goes without; the app falls back to TYPICAL_NEUTRAL
     runner = LiteRTModel(model)
     both = chunked_probabilities(runner, faces) + chunked_probabilities(runner, np.ascontiguousarray(faces[:, :, ::-1]))
     mean = both.mean(axis=0) / 2

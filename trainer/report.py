@@ -28,8 +28,9 @@ def write_models_page(models: Path) -> None:
             teachers.append(read_card(path))
         except ModelCardError:
             continue
-    committed = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (models / "teachers").glob("*.tflite")}
-    page = models_page(cards, teachers, _ensemble(models / "teachers"), committed)
+    folder = models / "teachers"
+    committed = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.glob("*.tflite")}
+    page = models_page(cards, teachers, _ensemble(folder), committed if folder.is_dir() else None)
     write_text_atomic(models / "README.md", page)
 
 
@@ -227,7 +228,7 @@ def _distillation(card: ModelCard, committed: dict[str, str] | None = None) -> s
     used = {Path(t["file"]).name: t.get("sha256", "") for t in teachers}
     changes = []
     if committed is not None:
-        changes += [f"`{name}` replaced or removed" for name, sha in used.items() if committed.get(name) != sha]
+        changes += [f"`{name}` replaced or removed" for name, sha in used.items() if sha and committed.get(name) != sha]
         changes += [f"`{name}` added" for name in sorted(committed) if name.startswith("teacher-") and name not in used]
     since = (
         f" Made from earlier teachers (since then: {', '.join(changes)}): `just train` makes it again from the"

@@ -73,6 +73,7 @@ def train(
             model = keras.models.load_model(run.last)
         except (OSError, ValueError) as exc:
             raise RunError(f"cannot resume from {run.last} ({exc}): pass --fresh to start over") from None
+        set_decay_length(model, recipe, steps_per_epoch)  # a kill right after a refit: the checkpoint's is older
         say(f"resuming {run.root} after epoch {state['epoch']} (best val {state['best_val']:.4f})")
     else:
         keras.utils.set_random_seed(recipe.seed)
@@ -263,6 +264,13 @@ def replanned_epochs(done: int, epoch_seconds: list[float], seconds_left: float,
     return max(done, min(most, done + int(usable // max(pace, 1e-6))))
 
 
+def set_decay_length(model: keras.Model, recipe: Recipe, steps_per_epoch: int) -> None:
+    """The cosine decay (`compiled_model`'s) ends after the recipe's epochs."""
+    schedule = model.optimizer._learning_rate
+    if isinstance(schedule, keras.optimizers.schedules.CosineDecay):
+        schedule.decay_steps = max(1, (recipe.epochs - recipe.warmup_epochs) * steps_per_epoch)
+
+
 def minutes_left(epoch_seconds: list[float], epochs_left: int) -> float:
     """Remaining time from the median of the last few epochs: one stalled epoch (the first one's
     compile, a suspended laptop, a paused process) does not throw the estimate off."""
@@ -324,7 +332,7 @@ class EpochRecorder(keras.callbacks.Callback):
         """Fit the epoch count to the pace of the epochs so far, before the cosine decay begins.
 
         Only the decay's length changes (the warm-up is over or nearly), so the schedule goes on
-        smoothly; the run's recipe is rewritten with it, as a resume rebuilds the schedule from it.
+        smoothly; the run's recipe is rewritten with it, and a resume sets the schedule from the recipe.
         """
         epochs = replanned_epochs(done, self.epoch_seconds, self.deadline - time.monotonic(), self.replan.most)
         if epochs == self.recipe.epochs:
@@ -333,8 +341,11 @@ class EpochRecorder(keras.callbacks.Callback):
         self.say(f"{epochs} epochs instead of {self.recipe.epochs}: the first {done} took ~{pace:.1f} s each")
         self.recipe = dataclasses.replace(self.recipe, epochs=epochs)
         write_text_atomic(self.run.recipe, json.dumps(self.recipe.as_dict(), indent=2) + "\n")
-        schedule = self.model.optimizer._learning_rate  # the CosineDecay `compiled_model` built
-        schedule.decay_steps = max(1, (epochs - self.recipe.warmup_epochs) * self.replan.steps_per_epoch)
+        set_decay_length(self.model, self.recipe, self.replan.steps_per_epoch)
+        if keras.backend.backend() == "jax":  # jit's cache is keyed on the (unchanged) step method: trace it anew
+            import jax
+
+            jax.clear_caches()
         self.model.make_train_function(force=True)  # the compiled step holds the old length
 
     def record(self, epoch: int, row: dict) -> None:
