@@ -344,17 +344,19 @@ def test_a_tiny_budget_fits_the_schedule_into_one_epoch(tiny_run, tmp_path):
     assert read_json(run.recipe)["epochs"] == 1 and run.finished() and run.best.is_file()
 
 
+def stop_after_first_epoch(line: str) -> None:
+    """A `say` that stops a run as Ctrl-C would, right after its first epoch's checkpoint."""
+    if line.startswith("epoch   1/"):
+        raise KeyboardInterrupt
+
+
 def test_a_run_stopped_by_its_budget_keeps_its_best_epoch_and_exports_it(tiny_run, tmp_path):
     """Fitted to 3 epochs, interrupted after 1, resumed with almost no time left: it stops after epoch 2."""
     data = tiny_run[0]
     run = RunFolder(tmp_path / "budget")
 
-    def stop_after_first(line: str) -> None:
-        if line.startswith("epoch   1/"):
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        train(data, Recipe(**TINY | {"epochs": 3}), run, resume=False, say=stop_after_first)
+        train(data, Recipe(**TINY | {"epochs": 3}), run, resume=False, say=stop_after_first_epoch)
     said: list[str] = []
     train(data, Recipe(**TINY | {"epochs": 3, "budget_minutes": 0.0001}), run, resume=True, say=said.append)
     assert any(line.startswith("budget spent after epoch 2 of 3") for line in said), said
@@ -430,12 +432,8 @@ def test_a_resume_decays_over_the_epochs_its_recipe_holds_now(tiny_run, tmp_path
     data = tiny_run[0]
     run = RunFolder(tmp_path / "refit")
 
-    def stop_after_first(line: str) -> None:
-        if line.startswith("epoch   1/"):
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        train(data, Recipe(**TINY | {"epochs": 2}), run, resume=False, say=stop_after_first)
+        train(data, Recipe(**TINY | {"epochs": 2}), run, resume=False, say=stop_after_first_epoch)
     refitted = read_json(run.recipe) | {"epochs": 4}  # what a refit writes
     run.recipe.write_text(json.dumps(refitted))
     train(data, Recipe(**TINY), run, resume=True, say=lambda _: None)
