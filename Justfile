@@ -95,7 +95,7 @@ gpu-pack python_version="3.12": setup
     [ -d "$data" ] || { echo "error: gpu-pack needs FER-2013 in the Kaggle folder layout (train/, test/), not $data" >&2; exit 2; }
     tar -C "$(dirname "$data")" -chJf .device.new/fer2013.tar.xz --transform "s,^$(basename "$data"),fer2013," "$(basename "$data")"
     rm -rf .device && mv .device.new .device
-    # the students' recipes and their teachers' targets (about 10 minutes of LiteRT here, none there)
+    # the students' recipes and their teachers' targets (about 14 minutes of LiteRT here for four teachers, none there)
     {{bin}}/python -m trainer factory --data "$data" --pack .device/students
     echo ".device: $(( $(du -sb .device | cut -f1) / 1048576 )) MiB ($pins for Python {{python_version}}, data from $data)"
 
