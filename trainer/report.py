@@ -30,18 +30,16 @@ def write_models_page(models: Path) -> None:
             continue
     folder = models / "teachers"
     committed = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.glob("*.tflite")}
-    page = models_page(cards, teachers, _ensemble(folder), committed if folder.is_dir() else None)
+    page = models_page(cards, teachers, _ensemble(folder, committed), committed if folder.is_dir() else None)
     write_text_atomic(models / "README.md", page)
 
 
-def _ensemble(folder: Path) -> dict | None:
-    """The teachers' ensemble report (`trainer.factory`), if it is there and of the teacher files there now."""
+def _ensemble(folder: Path, committed: dict[str, str]) -> dict | None:
+    """The teachers' ensemble report (`trainer.factory`), if it is there and of the teacher files
+    there now (`committed`: each file's name and sha256)."""
     try:
         ensemble = json.loads((folder / "ensemble.json").read_text())
-        current = all(
-            hashlib.sha256((folder / t["file"]).read_bytes()).hexdigest() == t["sha256"]
-            for t in ensemble["key"]["teachers"]
-        )
+        current = all(committed.get(t["file"]) == t["sha256"] for t in ensemble["key"]["teachers"])
         _ensemble_line(ensemble)  # all it shows is there
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -230,7 +230,7 @@ def compiled_model(recipe: Recipe, steps_per_epoch: int) -> keras.Model:
     model = recipe_model(recipe)
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=recipe.peak_lr / 100,
-        decay_steps=max(1, (recipe.epochs - recipe.warmup_epochs) * steps_per_epoch),
+        decay_steps=decay_steps(recipe, steps_per_epoch),
         warmup_target=recipe.peak_lr,
         warmup_steps=recipe.warmup_epochs * steps_per_epoch,
         alpha=0.0,
@@ -254,21 +254,31 @@ class Replan:
     steps_per_epoch: int
 
 
+def epoch_pace(epoch_seconds: list[float]) -> float:
+    """Seconds an epoch takes, from those run so far (the first, which compiles, left out when there are others)."""
+    return float(np.median(epoch_seconds[1:] or epoch_seconds))
+
+
 def replanned_epochs(done: int, epoch_seconds: list[float], seconds_left: float, most: int) -> int:
     """The epochs that fit the time left at the pace of those run so far, 10% kept back as the
     probe's fit keeps it, and the first epoch's extra time (its compile) once more: the new
     schedule is compiled again."""
-    pace = float(np.median(epoch_seconds[1:] or epoch_seconds))
+    pace = epoch_pace(epoch_seconds)
     compile_seconds = max(0.0, epoch_seconds[0] - pace) if epoch_seconds else 0.0
     usable = max(0.0, seconds_left * 0.9 - compile_seconds)
     return max(done, min(most, done + int(usable // max(pace, 1e-6))))
+
+
+def decay_steps(recipe: Recipe, steps_per_epoch: int) -> int:
+    """The cosine decay's length: every step after the warm-up, to the recipe's last epoch."""
+    return max(1, (recipe.epochs - recipe.warmup_epochs) * steps_per_epoch)
 
 
 def set_decay_length(model: keras.Model, recipe: Recipe, steps_per_epoch: int) -> None:
     """The cosine decay (`compiled_model`'s) ends after the recipe's epochs."""
     schedule = model.optimizer._learning_rate
     if isinstance(schedule, keras.optimizers.schedules.CosineDecay):
-        schedule.decay_steps = max(1, (recipe.epochs - recipe.warmup_epochs) * steps_per_epoch)
+        schedule.decay_steps = decay_steps(recipe, steps_per_epoch)
 
 
 def minutes_left(epoch_seconds: list[float], epochs_left: int) -> float:
@@ -337,7 +347,7 @@ class EpochRecorder(keras.callbacks.Callback):
         epochs = replanned_epochs(done, self.epoch_seconds, self.deadline - time.monotonic(), self.replan.most)
         if epochs == self.recipe.epochs:
             return
-        pace = float(np.median(self.epoch_seconds[1:] or self.epoch_seconds))
+        pace = epoch_pace(self.epoch_seconds)
         self.say(f"{epochs} epochs instead of {self.recipe.epochs}: the first {done} took ~{pace:.1f} s each")
         self.recipe = dataclasses.replace(self.recipe, epochs=epochs)
         write_text_atomic(self.run.recipe, json.dumps(self.recipe.as_dict(), indent=2) + "\n")
