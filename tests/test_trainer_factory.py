@@ -266,6 +266,18 @@ def test_packed_students_train_elsewhere_from_their_teachers_targets_alone(made,
     assert export_and_report(factory.dataset, run, models, 100.0, "emotion", "accurate") == 0
     assert made_from(models / "emotion.tflite", "accurate", factory.teacher_files())
 
+    # the same run where the factory keeps its student step (a CPU taking up a packed run): kept, not begun again
+    clone = tmp_path / "clone"
+    elsewhere = Factory(factory.dataset, clone / "runs", clone / "models", factory.recipes, 2, say=said.append)
+    shutil.copytree(root / "models" / "teachers", elsewhere.models / "teachers")
+    shutil.copytree(run.root, elsewhere.runs / "student")
+    monkeypatch.chdir(clone)
+    said.clear()
+    elsewhere.tolerance_points = 100.0
+    elsewhere.run(("student",))
+    assert not any("starting over" in line for line in said), said
+    assert any("already finished" in line for line in said), said
+
 
 def test_packing_a_step_that_is_no_student_is_a_usage_error(tmp_path, capsys):
     assert trainer_main(["factory", "--step", "teachers", "--pack", str(tmp_path)]) == 2

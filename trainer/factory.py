@@ -193,14 +193,16 @@ class Factory:
         return recipe
 
     def _train(self, recipe: Recipe, root: Path, label: str, init_from: Path | None = None) -> RunFolder:
-        """Train or resume the run in `root`; a run begun with other teachers or another network starts over."""
+        """Train or resume the run in `root`; a run begun with other teachers or another network starts
+        over. Teachers are compared as files: a run from `just gpu-pack`'s recipe names them from the
+        repository root, the factory by full path."""
         from trainer.train import train
 
         run = RunFolder(root)
         if run.recipe.is_file() and not self.fresh:
             saved = read_json(run.recipe)
             if (
-                saved.get("teachers", []) != list(recipe.teachers)
+                [Path(t).resolve() for t in saved.get("teachers", [])] != [Path(t).resolve() for t in recipe.teachers]
                 or saved.get("stages") != [list(s) for s in recipe.stages]
                 or not targets_from(run, [Path(t) for t in recipe.teachers])
             ):
