@@ -111,7 +111,13 @@ class Analyzer:
             detect_every=detect_every,
             smoothing=SmoothingConfig(time_constant=smooth_time, margin=smooth_margin),
         )
-        self._setup(Engine(classifier, config, emoji or load_emoji_table(locations.config_path(), required=False)))
+        self._setup(
+            Engine(
+                classifier,
+                config,
+                emoji or load_emoji_table(locations.config_path(), required=locations.config_named()),
+            )
+        )
         self.set_calibration(calibration)
 
     @classmethod

@@ -61,14 +61,23 @@ def main(argv: list[str] | None = None) -> int:
         if _served():  # a browser tab shows no stderr: the message gets a screen of its own
             from emojitui.ui.message import MessageApp
 
-            MessageApp(str(exc)).run()
+            MessageApp(output.terminal_safe(str(exc))).run()
             return exc.exit_code
-        print(f"emojitui: {exc}", file=sys.stderr)
+        print(f"emojitui: {output.terminal_safe(str(exc))}", file=sys.stderr)
         if isinstance(exc, output.OutputError):
             output.abandon()
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except SystemExit as exc:  # argparse's --help and --version print, ignore a failed write, and exit 0
+        if exc.code in (0, None):
+            try:
+                output.write("")  # the flush: a full disk is then seen here
+            except output.OutputError as error:
+                print(f"emojitui: {error}", file=sys.stderr)
+                output.abandon()
+                return error.exit_code
+        raise
     except ImportError as exc:  # a wheel that does not load here (dlib-bin, OpenCV, LiteRT): say which, once
         print(
             f"emojitui: {exc.name or 'a dependency'} cannot be loaded ({exc}): reinstall with `just setup-app` "
@@ -79,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `emojitui --headless | head`: the reader left, we stop quietly
         output.abandon()
         return 1
+    except OSError as exc:  # a path the system refuses (too long, not permitted) met outside the checks above
+        where = f"{exc.filename}: " if exc.filename else ""
+        reason = exc.strerror or str(exc)
+        print(f"emojitui: {output.terminal_safe(where + reason)}: check the path and its permissions", file=sys.stderr)
+        return 2
 
 
 def _models(args: argparse.Namespace):
@@ -86,7 +100,7 @@ def _models(args: argparse.Namespace):
     from emojitui.engine.emoji_table import load_config
     from emojitui.engine.tiers import ModelSet
 
-    config = load_config(args.config or locations.config_path(), required=args.config is not None)
+    config = load_config(args.config or locations.config_path(), required=bool(args.config) or locations.config_named())
     if args.model:
         spec, origin = args.model, "--model"
     elif os.environ.get("EMOJITUI_MODEL"):
@@ -126,11 +140,15 @@ def _engine(args: argparse.Namespace, models=None, fps: float = 30.0, detection:
 
 def _calibration_store(args: argparse.Namespace, engine, default: bool):
     """The model's calibration file; its calibration applied to every face when wanted (a corrupt file: one line)."""
+    from emojitui.engine.calibration import CalibrationError
     from emojitui.session.calibration import CalibrationStore
 
     store = CalibrationStore(locations.calibration_dir(), engine.classifier.path)
     if args.calibration if args.calibration is not None else default:
-        engine.set_calibration(store.load())
+        try:
+            engine.set_calibration(store.load())
+        except CalibrationError as exc:
+            raise UserError(f"calibration file {store.path}: {exc}: delete it, then calibrate again (c)") from None
     return store
 
 
@@ -372,19 +390,23 @@ def _history(args: argparse.Namespace) -> int:
     folder = args.history_dir or locations.history_dir()
     path = args.file
     if path is None:
+        if folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
+            raise UserError(f"the history folder {folder} cannot be read (permission denied): check its permissions")
         files = sorted(folder.glob("session-*.jsonl"), key=lambda f: f.stat().st_mtime) if folder.is_dir() else []
         if not files:
             raise UserError(f"no session history in {folder}: run emojitui first")
         path = files[-1]
+    if path.is_dir():
+        raise UserError(f"{path} is a folder: pass a session-*.jsonl file in it, or --history-dir {path}")
     if not path.is_file():
-        raise UserError(f"{path}: no such history file")
+        raise UserError(f"{path}: no such history file (`emojitui history` alone shows the latest session)")
     events, skipped = read_events(path)
     note = f" ({skipped} unreadable line{'s' if skipped != 1 else ''} skipped)" if skipped else ""
     if args.csv:
         rows = export_csv(path, args.csv)
-        output.line(f"wrote {rows} events to {args.csv}{note}")
+        output.line(output.terminal_safe(f"wrote {rows} events to {args.csv}{note}"))
         return 0
-    lines = [f"{path}: {len(events)} events{note}"]
+    lines = [output.terminal_safe(f"{path}: {len(events)} events{note}")]
     for event in events[-20:]:
         when, confidence = event["time"][11:19], event["confidence"] * 100
         lines.append(f"  {when}  face {event['face']}  {event['emoji']} {event['emotion']:<9} {confidence:4.0f}%")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from emojitui.api import Analyzer, Face
 from emojitui.engine.engine import Engine
@@ -36,7 +37,7 @@ def image_report(path: Path, analyzer: Analyzer, as_json: bool, snapshot: Path |
         from emojitui.session.snapshot import save_snapshot
 
         saved = save_snapshot(snapshot, image, results, analyzer.labels, str(path))
-        print(f"snapshot: {saved}", file=sys.stderr)
+        print(output.terminal_safe(f"snapshot: {saved}"), file=sys.stderr)
     return 0
 
 
@@ -44,9 +45,10 @@ def _print_table(path: Path, faces: list[Face], labels: list[str]) -> None:
     """Classes as rows and faces as columns, so it fits 80 columns with several faces."""
     terminal = Console()  # only asked for the width and colours: the table is rendered to a string
     if not faces:
-        output.line(f"{path}: no face found")
+        output.line(output.terminal_safe(f"{path}: no face found"))
         return
-    table = Table(title=f"{path.name}: {len(faces)} face(s)", title_justify="left")
+    title = Text(output.terminal_safe(f"{path.name}: {len(faces)} face(s)"))  # a name is not markup
+    table = Table(title=title, title_justify="left")
     table.add_column("")
     for number, face in enumerate(faces, start=1):
         x, y, w, h = face.box

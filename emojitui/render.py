@@ -44,6 +44,7 @@ from emojitui.session.overlay import draw_faces
 from emojitui.shared.atomic import file_mode
 from emojitui.shared.errors import UserError
 from emojitui.shared.native import quiet_native_stderr
+from emojitui.shared.output import terminal_safe
 from emojitui.sources import Frame, FrameSource, StillSource
 
 VIDEO_CODECS = {".mp4": ("mp4v",), ".webm": ("VP90", "VP80")}
@@ -144,8 +145,10 @@ def check_output(path: Path) -> None:
     if path.suffix.lower() not in FORMATS:
         raise UserError(f"{path}: the output must end in .mp4, .webm or .gif")
     folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"cannot write {path}: {folder} is a file, not a folder")
     if not folder.is_dir():
-        raise UserError(f"cannot write {path}: the folder {folder} does not exist")
+        raise UserError(f"cannot write {path}: the folder {folder} does not exist (create it first)")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UserError(f"cannot write {path}: the folder {folder} is not writable")
 
@@ -303,4 +306,4 @@ def render(
 
 
 def print_summary(summary: RenderSummary) -> None:
-    print(summary.to_text(), file=sys.stderr)
+    print(terminal_safe(summary.to_text()), file=sys.stderr)

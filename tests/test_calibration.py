@@ -62,6 +62,17 @@ def test_bad_input_to_the_math_is_refused():
         Calibration.from_dict({"labels": LABELS, "offsets": {}, "resting": {}})
 
 
+def test_a_saved_file_with_offsets_no_calibration_can_make_is_refused():
+    """A hand-edited file (offsets of 1e308 overflowed the softmax: every face read "angry")."""
+    extreme = derive_calibration(np.eye(7)[0], LABELS, damping=1.0)  # a one-hot resting face: the largest offsets
+    assert Calibration.from_dict(extreme.as_dict()).offsets == pytest.approx(extreme.offsets, abs=1e-5)
+    huge = extreme.as_dict() | {"offsets": dict.fromkeys(LABELS, 0.0) | {"angry": 1e308, "happy": -1e308}}
+    odd_rest = extreme.as_dict() | {"resting": dict.fromkeys(LABELS, 2.0)}
+    for data in (huge, odd_rest):
+        with pytest.raises(CalibrationError, match="within"):
+            Calibration.from_dict(data)
+
+
 def test_the_saved_file_round_trips_and_is_named_after_the_model(tmp_path, model_path):
     store = CalibrationStore(tmp_path, model_path)
     assert store.load() is None and store.sha256[:16] in store.path.name

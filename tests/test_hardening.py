@@ -305,3 +305,88 @@ def test_case7_a_full_history_disk_is_said_when_it_happens_and_fails_the_run(tmp
     assert len(problems) == 1, result.stdout
     assert problems[0] < len(lines) - 2, "said when it happened, with frames still to come"
     assert json.loads(lines[-1])["summary"]["frames"] == 6, "the run itself went on"
+
+
+# The audit of 2026-12-04: names and contents from files never drive the terminal; a path the
+# system refuses anywhere is one line; nothing unknown in a config is silently ignored.
+TERMINAL_ATTACK = "\x1b]0;pwned\x07\x1b[31m"  # set the window title, then turn the text red
+
+
+def assert_no_control(text: str) -> None:
+    assert "\x1b" not in text and "\x07" not in text, text
+    assert "\\x1b" in text, "the name is still shown, escaped"
+
+
+def test_case9_a_bad_file_named_with_escapes_is_shown_escaped(tmp_path):
+    bad = tmp_path / f"{TERMINAL_ATTACK}text.jpg"
+    bad.write_text("not an image")
+    result = run_cli("--image", str(bad))
+    assert_one_line_error(result, "not an image OpenCV can read")
+    assert_no_control(result.stderr)
+
+
+def test_case9_the_image_table_and_history_show_such_names_escaped(tmp_path):
+    photo = tmp_path / f"{TERMINAL_ATTACK}face.jpg"
+    photo.write_bytes((BUNDLED / "02-obama.jpg").read_bytes())
+    table = run_cli("--image", str(photo))
+    assert table.returncode == 0, table.stderr
+    assert_no_control(table.stdout)
+    events = tmp_path / f"{TERMINAL_ATTACK}.jsonl"
+    history_file(tmp_path, GOOD_EVENT).rename(events)
+    shown = run_cli("history", str(events))
+    assert shown.returncode == 0, shown.stderr
+    assert_no_control(shown.stdout)
+
+
+def test_case9_a_folder_of_unreadable_images_is_one_line_that_says_why(tmp_path):
+    (tmp_path / f"{TERMINAL_ATTACK}bad.jpg").write_text("not an image")
+    result = run_cli("--source", str(tmp_path), "--headless", "--frames", "2", "--no-history")
+    assert_one_line_error(result, "no readable images in this folder (1 unreadable:", "not an image")
+    assert_no_control(result.stderr)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--image", str(BUNDLED / "02-obama.jpg"), "--model", "a" * 300 + ".tflite"),
+        ("--image", str(BUNDLED / "02-obama.jpg"), "--config", "a" * 300 + ".toml"),
+        ("history", "a" * 300 + ".jsonl"),
+        ("render", str(BUNDLED / "02-obama.jpg"), "-o", "a" * 300 + ".gif"),
+    ],
+)
+def test_case9_a_name_too_long_for_the_system_is_one_line_not_a_traceback(args):
+    assert_one_line_error(run_cli(*args), "File name too long")
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [("[emojii]\nhappy = 'x'\n", "unknown table 'emojii'"), ("colour = 'red'\n", "unknown key 'colour'")],
+)
+def test_case9_unknown_config_tables_and_keys_are_errors(tmp_path, text, fragment):
+    config = tmp_path / "config.toml"
+    config.write_text(text, encoding="utf-8")
+    result = run_cli("--config", str(config), "--image", str(BUNDLED / "02-obama.jpg"), "--json")
+    assert_one_line_error(result, str(config), fragment)
+
+
+def test_case9_a_config_named_in_the_environment_must_exist(tmp_path):
+    missing = tmp_path / "nope.toml"
+    result = run_cli("--image", str(BUNDLED / "02-obama.jpg"), env={"EMOJITUI_CONFIG": str(missing)})
+    assert_one_line_error(result, f"config file {missing} not found")
+
+
+def test_case9_a_folder_where_a_file_belongs_is_called_a_folder(tmp_path):
+    assert_one_line_error(run_cli("--image", str(BUNDLED / "02-obama.jpg"), "--model", str(tmp_path)), "is a folder")
+    assert_one_line_error(run_cli("history", str(tmp_path)), "is a folder", "--history-dir")
+    afile = tmp_path / "taken.txt"
+    afile.write_text("mine")
+    render = run_cli("render", str(BUNDLED / "02-obama.jpg"), "-o", str(afile / "out.gif"))
+    assert_one_line_error(render, "is a file, not a folder")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("option", ["--version", "--help"])
+def test_case9_help_and_version_to_a_full_disk_fail(option):
+    result = run_with_stdout("> /dev/full", option)
+    assert result.returncode == 1
+    assert_one_line_error(result, "No space left")

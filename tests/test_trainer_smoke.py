@@ -300,6 +300,22 @@ def test_evaluate_with_a_missing_model_is_a_one_line_error(tiny_run, capsys, tmp
     assert "not found" in capsys.readouterr().err
 
 
+def test_evaluate_refuses_a_broken_card_as_the_app_does(tiny_run, capsys, tmp_path):
+    model = tmp_path / "emotion.tflite"
+    model.write_bytes(exported_tiny_model(tiny_run).read_bytes())
+    model.with_suffix(".json").write_text('{"labels": [')
+    fer = tiny_run[2] / "fer"
+    assert trainer_main(["evaluate", "--model", str(model), "--data", str(fer), "--cache", str(tmp_path)]) == 2
+    assert "is not readable JSON" in capsys.readouterr().err
+
+
+def test_export_without_a_trained_model_says_so_on_stderr(tiny_run, capsys, tmp_path):
+    data = ["--data", str(tiny_run[2] / "fer"), "--cache", str(tmp_path)]
+    assert trainer_main(["export", *data, "--out", str(tmp_path / "none"), "--models", str(tmp_path / "m")]) == 2
+    captured = capsys.readouterr()
+    assert "no trained model" in captured.err and "no trained model" not in captured.out
+
+
 def test_the_command_line_trains_exports_and_reexports_a_tiny_run(tiny_run, tmp_path, capsys):
     """`python -m trainer train` of a recipe file, then `export` of its run folder, twice."""
     recipe = tmp_path / "tiny.json"

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from emojitui.shared.output import terminal_safe
+
 if TYPE_CHECKING:  # imported when a command runs, so `--help` needs no OpenCV, Keras or TensorFlow
     from trainer.data import Dataset
     from trainer.recipe import Recipe
@@ -149,13 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(terminal_safe(f"error: {exc}"), file=sys.stderr)
         return 2
     except RuntimeError as exc:  # ExportError and friends: a loud one-line failure
-        print(f"error: {exc}", file=sys.stderr)
+        print(terminal_safe(f"error: {exc}"), file=sys.stderr)
         return 1
     except OSError as exc:  # a disk full or a folder not writable, while writing the run or the model
-        print(f"error: {exc.strerror or exc}: {exc.filename or ''} (check the path and free space)", file=sys.stderr)
+        reason = f"{exc.strerror or exc}: {exc.filename or ''} (check the path and free space)"
+        print(terminal_safe(f"error: {reason}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted: run again with --resume to continue", file=sys.stderr)

@@ -15,7 +15,8 @@ import numpy as np
 from emojitui.shared.atomic import write_text_atomic
 from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.shared.litert import LiteRTModel
-from emojitui.shared.model_card import ModelCardError, card_path_for, read_card
+from emojitui.shared.model_card import card_path_for, read_card
+from emojitui.shared.output import terminal_safe
 from trainer.data import Dataset, Split
 from trainer.metrics import classification_report, format_report
 
@@ -23,11 +24,10 @@ CHUNK = 256  # faces per invoke: most of batching's gain, a few MB of activation
 
 
 def model_labels(model: Path) -> list[str]:
-    """Output order of a model: from its card when it has one, else FER-2013 code order."""
-    try:
-        return read_card(card_path_for(model)).labels
-    except ModelCardError:
-        return list(CLASS_NAMES)
+    """Output order of a model: from its card when it has one (a broken card is a ModelCardError,
+    as in the app), else FER-2013 code order."""
+    card = card_path_for(model)
+    return read_card(card).labels if card.is_file() else list(CLASS_NAMES)
 
 
 def model_probabilities(model: Path, images: np.ndarray, pixels: str = "raw") -> np.ndarray:
@@ -70,19 +70,19 @@ def evaluate_model(model: Path, split: Split, pixels: str = "raw") -> dict:
 def evaluate_command(model: Path, dataset: Dataset, split_name: str, out: Path | None, pixels: str = "raw") -> int:
     """`python -m trainer evaluate`: the report in the terminal, and with `out` as JSON and PNG."""
     if not model.is_file():
-        print(f"error: model {model} not found: pass --model PATH to a .tflite file", file=sys.stderr)
+        print(terminal_safe(f"error: model {model} not found: pass --model PATH to a .tflite file"), file=sys.stderr)
         return 2
     if out is not None and out.exists() and not out.is_dir():
-        print(f"error: --out {out} is a file: pass a folder for the report", file=sys.stderr)
+        print(terminal_safe(f"error: --out {out} is a file: pass a folder for the report"), file=sys.stderr)
         return 2
     if not card_path_for(model).is_file():
-        print(f"note: no model card beside {model}: assuming FER-2013 label order and --pixels {pixels}")
+        print(terminal_safe(f"note: no model card beside {model}: assuming FER-2013 label order and --pixels {pixels}"))
     try:
         report = evaluate_model(model, dataset[split_name], pixels)
     except (ValueError, RuntimeError) as exc:
-        print(f"error: {model} is not a usable TFLite classifier: {exc}", file=sys.stderr)
+        print(terminal_safe(f"error: {model} is not a usable TFLite classifier: {exc}"), file=sys.stderr)
         return 2
-    print(f"{model} on {split_name} ({dataset.split_rule})")
+    print(terminal_safe(f"{model} on {split_name} ({dataset.split_rule})"))
     print(format_report(report, list(CLASS_NAMES)))
     if out:
         out.mkdir(parents=True, exist_ok=True)
@@ -90,5 +90,5 @@ def evaluate_command(model: Path, dataset: Dataset, split_name: str, out: Path |
         from trainer.plots import plot_confusion
 
         plot_confusion(report, list(CLASS_NAMES), out / f"confusion_{split_name}.png", title=model.name)
-        print(f"wrote {out / f'report_{split_name}.json'} and {out / f'confusion_{split_name}.png'}")
+        print(terminal_safe(f"wrote {out / f'report_{split_name}.json'} and {out / f'confusion_{split_name}.png'}"))
     return 0

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.shared.litert import LiteRTModel
 from emojitui.shared.locations import PACKAGE_DIR
 from emojitui.shared.model_card import InputSpec, ModelCard, ModelCardError, card_path_for, read_card, write_card
+from emojitui.shared.output import terminal_safe
 from trainer.batchnorm import STAT_IMAGES, recompute_batch_norm
 from trainer.data import Dataset, Split
 from trainer.evaluate import evaluate_model, typical_neutral_output
@@ -106,9 +108,12 @@ def export_and_report(
     check passes, so a failed export leaves `models` as it was.
     """
     if not run.best.is_file():
-        print(f"error: no trained model in {run.root}: run `python -m trainer train` first")
+        print(
+            terminal_safe(f"error: no trained model in {run.root}: run `python -m trainer train` first"),
+            file=sys.stderr,
+        )
         return 2
-    recipe = Recipe.from_dict(read_json(run.recipe))
+    recipe = Recipe.from_dict(read_json(run.recipe, "train the run again (`python -m trainer train --fresh`)"))
     model = float32_model(recipe, run.best)
     train, val, test = dataset["train"], dataset["val"], dataset["test"]
     batch_norm, val_predictions = _with_clean_batch_norm(model, train, val, recipe.seed)

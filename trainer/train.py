@@ -218,10 +218,15 @@ def recipe_model(recipe: Recipe) -> keras.Model:
 
 def float32_model(recipe: Recipe, checkpoint: Path) -> keras.Model:
     """A checkpoint as a float32 network: what the int8 converter and float evaluation need."""
-    if not recipe.mixed_precision:
-        return keras.models.load_model(checkpoint)
-    model = recipe_model(dataclasses.replace(recipe, mixed_precision=False))
-    model.load_weights(checkpoint)  # the weights are float32 in either policy
+    try:
+        if not recipe.mixed_precision:
+            return keras.models.load_model(checkpoint)
+        model = recipe_model(dataclasses.replace(recipe, mixed_precision=False))
+        model.load_weights(checkpoint)  # the weights are float32 in either policy
+    except ValueError as exc:  # not a .keras file, or another network's
+        raise RunError(
+            f"cannot read {checkpoint} ({exc}): train the run again (`python -m trainer train --fresh`)"
+        ) from None
     return model
 
 

@@ -15,6 +15,7 @@ space, while a real smile or a real frown, far from rest, mostly keeps its label
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,7 @@ DEFAULT_DAMPING = 0.7  # measured: docs/calibration.md
 CALIBRATION_SECONDS = 2.0
 MIN_FRAMES = 3
 _FLOOR = 1e-4  # probabilities are clipped here before logs: no class is ever erased entirely
+_MOST_OFFSET = 2 * math.log(1 / _FLOOR)  # what `derive_calibration` can make: floored logs, centred
 
 
 class CalibrationError(UserError, ValueError):
@@ -99,6 +101,10 @@ class Calibration:
             raise CalibrationError(f"missing or malformed field {exc}") from None
         if not labels or not all(np.isfinite(calibration.offsets)) or not all(np.isfinite(calibration.resting)):
             raise CalibrationError("offsets must be finite numbers, one per class")
+        if max(abs(v) for v in calibration.offsets) > _MOST_OFFSET or not all(0 <= v <= 1 for v in calibration.resting):
+            raise CalibrationError(
+                f"offsets must lie within +-{_MOST_OFFSET:.1f}, resting probabilities within 0..1 (as `c` writes them)"
+            )
         return calibration
 
 

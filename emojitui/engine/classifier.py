@@ -11,6 +11,7 @@ before's other view, so mirror averaging costs one model pass a face a frame (`j
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,10 @@ class ExpressionClassifier:
     def __init__(self, model_path: Path, threads: int = 1, flip_average: bool = True) -> None:
         self.path = model_path
         self.flip_average = flip_average
+        if model_path.is_dir():
+            raise ModelError(f"model file {model_path} is a folder: pass the .tflite file inside it")
+        if model_path.is_file() and not os.access(model_path, os.R_OK):
+            raise ModelError(f"model file {model_path} cannot be read (permission denied): check its permissions")
         if not model_path.is_file():
             raise ModelError(
                 f"model file {model_path} not found: pass --model PATH or set EMOJITUI_MODEL"

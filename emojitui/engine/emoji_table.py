@@ -27,6 +27,8 @@ from emojitui.engine.settings import GRAPHICS, TIERS
 from emojitui.shared.emotions import CLASS_NAMES, DEFAULT_EMOJI, EmojiChoice, emoji_problem
 from emojitui.shared.errors import UserError
 
+SECTIONS = ("emoji", "model", "display")
+
 
 @dataclass(slots=True)
 class AppConfig:
@@ -45,7 +47,7 @@ def load_emoji_table(path: Path | None, required: bool = False) -> dict[str, Emo
 def load_config(path: Path | None, required: bool = False) -> AppConfig:
     """The config file's settings over the defaults.
 
-    `required`: the user named this file (`--config`), so its absence is an error.
+    `required`: the user named this file (`--config`, $EMOJITUI_CONFIG), so its absence is an error.
     """
     config = AppConfig()
     table = config.emoji
@@ -53,7 +55,7 @@ def load_config(path: Path | None, required: bool = False) -> AppConfig:
         raise UserError(f"config file {path} is a folder: pass the .toml file inside it")
     if path is None or not path.is_file():
         if required:
-            raise UserError(f"config file {path} not found")
+            raise UserError(f"config file {path} not found: check the path that --config or EMOJITUI_CONFIG gives")
         return config
     try:
         text = path.read_text(encoding="utf-8")
@@ -65,6 +67,11 @@ def load_config(path: Path | None, required: bool = False) -> AppConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"config file {path} is not valid TOML ({exc}): fix or remove it") from None
+    for name in raw:
+        if name not in SECTIONS:
+            kind = "table" if isinstance(raw[name], dict) else "key"
+            tables = ", ".join(f"[{s}]" for s in SECTIONS)
+            raise UserError(f"config file {path}: unknown {kind} {name!r} (the file has {tables} only)")
     section = raw.get("emoji", {})
     if not isinstance(section, dict):
         raise UserError(f"config file {path}: `emoji` must be a table ([emoji] with one line per class)")

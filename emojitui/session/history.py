@@ -208,7 +208,9 @@ def read_events(path: Path) -> tuple[list[dict], int]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path} is not a readable history file ({exc})") from None
+        raise UserError(
+            f"{path} is not a readable history file ({exc}): pass a session-*.jsonl that emojitui wrote"
+        ) from None
     events, skipped, records = [], 0, 0
     for line in text.splitlines():
         try:
@@ -220,7 +222,10 @@ def read_events(path: Path) -> tuple[list[dict], int]:
         if event is not None:
             events.append(event)
     if skipped and not records:
-        raise UserError(f"{path} is not an emojitui history file (none of its {skipped} lines is a record)")
+        raise UserError(
+            f"{path} is not an emojitui history file (none of its {skipped} lines is a record): "
+            "pass a session-*.jsonl that emojitui wrote"
+        )
     return events, skipped
 
 
@@ -234,7 +239,7 @@ def export_csv(history_path: Path, csv_path: Path) -> int:
     try:
         write_text_atomic(csv_path, buffer.getvalue())
     except OSError as exc:
-        raise UserError(f"cannot write {csv_path} ({exc.strerror})") from None
+        raise UserError(f"cannot write {csv_path} ({exc.strerror}): name a file in a writable folder") from None
     return len(events)
 
 

@@ -36,5 +36,6 @@ def save_snapshot(
         }
         write_text_atomic(png.with_suffix(".json"), json.dumps(sidecar, indent=2, ensure_ascii=False) + "\n")
     except OSError as exc:
-        raise UserError(f"could not write the snapshot to {folder} ({exc.strerror})") from None
+        problem = "a file, not a folder" if folder.is_file() else exc.strerror
+        raise UserError(f"could not write the snapshot to {folder} ({problem}): name a writable folder") from None
     return png

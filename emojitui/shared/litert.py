@@ -56,7 +56,9 @@ class LiteRTModel:
                 self._interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
                 self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            raise LiteRTError(f"model file {self.path} is not a usable TFLite model ({first_line(exc)})") from None
+            raise LiteRTError(
+                f"model file {self.path} is not a usable TFLite model ({first_line(exc)}): pass a whole .tflite file"
+            ) from None
         inputs, outputs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:
             raise LiteRTError(f"model file {self.path} must have one input and one output")

@@ -62,6 +62,11 @@ def lock_dir() -> Path:
     return data_dir() / "locks"
 
 
+def config_named() -> bool:
+    """$EMOJITUI_CONFIG is set: the user named the file, so a missing one is an error, not "no config"."""
+    return bool(os.environ.get("EMOJITUI_CONFIG"))
+
+
 def config_path() -> Path:
     """$EMOJITUI_CONFIG, else $XDG_CONFIG_HOME/emojitui/config.toml."""
     override = os.environ.get("EMOJITUI_CONFIG")

@@ -160,7 +160,9 @@ def read_card(path: Path) -> ModelCard:
     except FileNotFoundError:
         raise ModelCardError(f"model card {path} not found (it belongs beside the .tflite)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelCardError(f"model card {path} is not readable JSON: {exc}") from None
+        raise ModelCardError(
+            f"model card {path} is not readable JSON ({exc}): restore the card exported with the model"
+        ) from None
     try:
         return ModelCard.from_dict(raw)
     except ModelCardError as exc:

@@ -7,8 +7,19 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import unicodedata
 
 from emojitui.shared.errors import UserError
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with each control character (C0 but tab, DEL, C1) and line separator written as an
+    escape (`\\x1b`): a file name or a file's content is shown to the terminal, never obeyed by it,
+    and a one-line message stays one line."""
+    return "".join(
+        char if char == "\t" or unicodedata.category(char) not in ("Cc", "Zl", "Zp") else ascii(char)[1:-1]
+        for char in text
+    )
 
 
 class OutputError(UserError):

@@ -36,7 +36,7 @@ def path_exists(path: Path, name: str) -> bool:
         return path.exists()
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise SourceError(f"{shown(name)}: not a usable path ({reason})") from None
+        raise SourceError(f"{shown(name)}: not a usable path ({reason}): check the path and its permissions") from None
 
 
 def missing_path(path: Path, name: str, what: str) -> SourceError:

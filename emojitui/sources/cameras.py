@@ -30,7 +30,7 @@ class CameraSource:
         if not self._open(quiet=True):
             self._lock.release()
             raise CameraUnavailable(
-                f"no camera found at {shown(str(device))}: pass --source with another index, a file or demo"
+                f"no camera found at {shown(str(device))}: name another camera index, a video or image file, or demo"
             )
 
     def _open(self, quiet: bool = False) -> bool:

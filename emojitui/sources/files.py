@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 
 from emojitui.shared.native import quiet_native_stderr
-from emojitui.sources.base import Frame, SourceError, missing_path, path_exists
+from emojitui.shared.output import terminal_safe
+from emojitui.sources.base import Frame, SourceError, missing_path, path_exists, shown
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
 
@@ -36,13 +37,13 @@ def read_image(path: Path, quiet: bool = True) -> np.ndarray:
     runs, whose output goes through fd 2 as well (a truncated PNG is caught before decoding).
     """
     if not path_exists(path, str(path)):
-        raise missing_path(path, str(path), "no such file")
+        raise missing_path(path, str(path), "no such file (check the path)")
     if path.is_dir():
         raise SourceError(f"{path} is a folder: pass it as --source to read its images")
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise SourceError(f"{path}: cannot read ({exc.strerror})") from None
+        raise SourceError(f"{path}: cannot read ({exc.strerror}): check its permissions") from None
     if not data:
         raise SourceError(f"{path} is empty (0 bytes): pass an image file")
     # IMREAD_UNCHANGED would ignore EXIF orientation (phone photos come out sideways, faces unfound);
@@ -52,7 +53,7 @@ def read_image(path: Path, quiet: bool = True) -> np.ndarray:
     with quiet_native_stderr() if quiet else contextlib.nullcontext():
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
     if image is None:
-        raise SourceError(f"{path} is not an image OpenCV can read (JPEG, PNG, BMP, WebP, TIFF)")
+        raise SourceError(f"{path} is not an image OpenCV can read: pass a whole JPEG, PNG, BMP, WebP or TIFF file")
     return to_bgr(image)
 
 
@@ -121,15 +122,22 @@ def open_folder(path: Path, hold: float | None) -> StillSource:
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     except OSError as exc:
         raise SourceError(f"{path}: cannot read the folder ({exc.strerror})") from None
+    skipped: list[str] = []  # said once a readable image is found; otherwise the one error says it
     for index, file in enumerate(files):
         try:
             first = read_image(file)
         except SourceError as exc:
-            print(f"skipping {exc}", file=sys.stderr)
+            skipped.append(str(exc))
             continue
+        for reason in skipped:
+            print(terminal_safe(f"skipping {reason}"), file=sys.stderr)
         images: list[tuple[str, np.ndarray | Path]] = [(str(file), first)]
         return StillSource(images + [(str(f), f) for f in files[index + 1 :]], str(path), hold)
-    raise SourceError(f"{path}: no readable images in this folder")
+    unreadable = f" ({len(skipped)} unreadable: {skipped[0]}{', ...' if len(skipped) > 1 else ''})" if skipped else ""
+    raise SourceError(
+        f"{shown(str(path))}: no readable images in this folder{unreadable}: add JPEG, PNG, BMP, WebP or TIFF "
+        "images, or pass a video, a camera index or demo"
+    )
 
 
 class VideoSource:
@@ -144,7 +152,9 @@ class VideoSource:
             opened = self._capture.isOpened()
             ok, first = self._capture.read() if opened else (False, None)
         if not opened:
-            raise SourceError(f"{path} is not a video or image OpenCV can read")
+            raise SourceError(
+                f"{path} is not a video or image OpenCV can read: pass a video (MP4, AVI, MKV, WebM) or an image"
+            )
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 1 <= fps <= 240 else 30.0
         self.frame_count = max(0, int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)))  # the container's claim; 0: unknown
