@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ pytest.importorskip("tensorflow", reason="the training extra is not installed (j
 from emojitui.engine.classifier import ExpressionClassifier
 from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.shared.model_card import read_card
+from tests.conftest import REPO, assert_one_line_error
 from tests.test_trainer_data import make_folder_dataset
 from trainer.augment import AugmentConfig, TrainingBatches, one_hot
 from trainer.cli import main as trainer_main
@@ -314,6 +317,13 @@ def test_export_without_a_trained_model_says_so_on_stderr(tiny_run, capsys, tmp_
     assert trainer_main(["export", *data, "--out", str(tmp_path / "none"), "--models", str(tmp_path / "m")]) == 2
     captured = capsys.readouterr()
     assert "no trained model" in captured.err and "no trained model" not in captured.out
+
+
+def test_a_trainer_error_is_one_line_without_tensorflows_start_up_lines():
+    result = subprocess.run(
+        [sys.executable, "-m", "trainer", "cost", "nosuchrecipe"], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
+    assert_one_line_error(result, "error: no recipe")
 
 
 def test_the_command_line_trains_exports_and_reexports_a_tiny_run(tiny_run, tmp_path, capsys):

@@ -146,6 +146,11 @@ def _count(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "evaluate":  # the commands that load Keras, hence TensorFlow
+        from emojitui.shared.native import quiet_native_stderr
+
+        with quiet_native_stderr():  # its start-up lines (oneDNN, CPU features), before any message of ours
+            import keras  # noqa: F401
     from trainer.data import DataError
 
     try:
