@@ -175,7 +175,10 @@ def _run(args: argparse.Namespace) -> int:
         from trainer.evaluate import evaluate_command
 
         if not args.model.is_file():  # before minutes of decoding a dataset that was never downloaded
-            print(f"error: model {args.model} not found: pass --model PATH to a .tflite file", file=sys.stderr)
+            print(
+                terminal_safe(f"error: model {args.model} not found: pass --model PATH to a .tflite file"),
+                file=sys.stderr,
+            )
             return 2
         return evaluate_command(args.model, _dataset(args), args.split, args.out, args.pixels)
     if args.command == "cost":

@@ -267,7 +267,10 @@ def _read_csv(path: Path, skipped: Counter, rows: dict[str, tuple[list[np.ndarra
             rows[split][1].append(label)
     for split, (images, _) in rows.items():
         if not images:
-            raise DataError(f"{path}: no rows with Usage={_usage_name(split)} (missing split)")
+            raise DataError(
+                f"{path}: no rows with Usage={_usage_name(split)} (missing split): pass the whole fer2013.csv "
+                "(Training, PublicTest and PrivateTest rows)"
+            )
     splits = {s: _as_split(*rows[s]) for s in SPLITS}
     return Dataset(splits, str(path), skipped, "fer2013.csv Usage column")
 

@@ -62,7 +62,10 @@ def evaluate_model(model: Path, split: Split, pixels: str = "raw") -> dict:
     probabilities = model_probabilities(model, split.images, pixels)
     if probabilities.shape[1] != len(labels) or sorted(labels) != sorted(CLASS_NAMES):
         named = ", ".join(labels)
-        raise ValueError(f"it has {probabilities.shape[1]} outputs for the labels {named}, not the 7 classes")
+        raise ValueError(
+            f"its card names {len(labels)} labels ({named}) for {probabilities.shape[1]} outputs, where the "
+            f"7 FER-2013 classes are needed: pass a 7-class model with the card exported beside it"
+        )
     predicted = np.array([CLASS_NAMES.index(labels[i]) for i in probabilities.argmax(axis=1)])
     return classification_report(split.labels, predicted, list(CLASS_NAMES))
 

@@ -113,7 +113,8 @@ def export_and_report(
             file=sys.stderr,
         )
         return 2
-    recipe = Recipe.from_dict(read_json(run.recipe, "train the run again (`python -m trainer train --fresh`)"))
+    damaged = f"the run is damaged: train it again (`python -m trainer train --out {run.root} --fresh --recipe ...`)"
+    recipe = Recipe.from_dict(read_json(run.recipe, damaged))
     model = float32_model(recipe, run.best)
     train, val, test = dataset["train"], dataset["val"], dataset["test"]
     batch_norm, val_predictions = _with_clean_batch_norm(model, train, val, recipe.seed)

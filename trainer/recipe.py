@@ -99,7 +99,9 @@ class Recipe:
             raise RunError(f"{where}: augment should be an object of augmentation fields, not {augment!r}")
         unknown = sorted(set(overrides) - set(raw)) + sorted(set(augment) - set(raw["augment"]))
         if unknown:
-            raise RunError(f"{where}: unknown recipe fields {', '.join(unknown)}")
+            raise RunError(
+                f"{where}: unknown recipe fields {', '.join(unknown)} (the fields: `Recipe` in trainer/recipe.py)"
+            )
         for name, value in overrides.items():
             if name != "augment":
                 _check_field(name, value, raw[name], where)

@@ -223,9 +223,10 @@ def float32_model(recipe: Recipe, checkpoint: Path) -> keras.Model:
             return keras.models.load_model(checkpoint)
         model = recipe_model(dataclasses.replace(recipe, mixed_precision=False))
         model.load_weights(checkpoint)  # the weights are float32 in either policy
-    except ValueError as exc:  # not a .keras file, or another network's
+    except ValueError:  # not a .keras file (Keras then says "File not found"), or another network's
         raise RunError(
-            f"cannot read {checkpoint} ({exc}): train the run again (`python -m trainer train --fresh`)"
+            f"{checkpoint} is not a model of this run's recipe that Keras can load: train the run again "
+            f"(`python -m trainer train --out {checkpoint.parent} --fresh --recipe ...`)"
         ) from None
     return model
 

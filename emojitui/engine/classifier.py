@@ -55,12 +55,16 @@ class ExpressionClassifier:
             raise ModelError(str(exc)) from None
         spec = self.card.input
         if spec.channels != 1:
-            raise ModelError(f"model file {model_path} wants {spec.channels}-channel input; emojitui feeds grey faces")
+            raise ModelError(
+                f"model file {model_path} wants {spec.channels}-channel input; emojitui feeds grey faces: "
+                "pass a model with one input channel (`just train` makes them)"
+            )
         expected = (spec.height, spec.width, spec.channels)
         if self.model.input_shape[1:] != expected or self.model.classes != len(self.card.labels):
             raise ModelError(
                 f"model file {model_path} does not match its card: input {list(self.model.input_shape)}, "
-                f"output {self.model.classes} classes, card says {expected} and {len(self.card.labels)} labels"
+                f"output {self.model.classes} classes, card says {expected} and {len(self.card.labels)} labels: "
+                "pass the card exported with this model"
             )
 
     @property

@@ -159,7 +159,14 @@ def read_card(path: Path) -> ModelCard:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ModelCardError(f"model card {path} not found (it belongs beside the .tflite)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
+        problem = (
+            "is a folder: put the card exported with the model there"
+            if path.is_dir()
+            else (f"cannot be read ({exc.strerror}): check its permissions")
+        )
+        raise ModelCardError(f"model card {path} {problem}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelCardError(
             f"model card {path} is not readable JSON ({exc}): restore the card exported with the model"
         ) from None
