@@ -290,3 +290,18 @@ async def test_the_preview_paces_itself_and_ends_on_the_newest_frame():
         preview.draw(frames[-1], [], None)  # the newest frame drawn directly, for comparison
         assert [s.text for s in shown.lines[10]] == [s.text for s in preview.content.lines[10]]
         assert shown.runs == preview.content.runs, "the newest frame is on screen"
+
+
+async def test_a_snapshot_folder_named_like_markup_is_shown_as_named(engine, video, tmp_path):
+    """Paths reach the notifications as they are: `[/]` in a folder's name once crashed the app (MarkupError)."""
+    path, _ = video
+    folder = tmp_path / "snaps [/] [bold]x"
+    app = EmojiApp(Session(engine, SessionHistory(None, 0.0)), open_source(str(path)), snapshot_dir=folder)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:  # toasts drawn, as for a user
+        await wait_for(pilot, lambda: app.faces)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: list(folder.glob("*.json")))
+        await pilot.pause(0.5)
+        assert app.is_running
+        saved = [n.message for n in app._notifications if n.title == "snapshot"]
+        assert saved and str(folder) in saved[0]

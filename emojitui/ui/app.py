@@ -89,6 +89,11 @@ class EmojiApp(App[int]):
         yield StatusBar(id="status")
         yield Footer(compact=True)
 
+    def notify(self, message: str, *, markup: bool = False, **options) -> None:
+        """Plain text by default: our messages hold paths and errors, and `[/]` in a folder's name is
+        not markup (a snapshot saved there crashed the app with a MarkupError)."""
+        super().notify(message, markup=markup, **options)
+
     def on_mount(self) -> None:
         loop = asyncio.get_running_loop()
         for number in QUIT_SIGNALS:  # `kill` or an SSH hangup: quit as q does, summary written
