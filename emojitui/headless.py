@@ -53,9 +53,10 @@ def _print_table(path: Path, faces: list[Face], labels: list[str]) -> None:
     for number, face in enumerate(faces, start=1):
         x, y, w, h = face.box
         table.add_column(f"face {number}\n{w}x{h} at {x},{y}", justify="right")
-    table.add_row("[b]emotion[/b]", *(f"[b]{f.emoji} {f.label}[/b]" for f in faces))
+    # Text, not markup: labels come from the model's card and emoji from the config file ("[/]" is allowed)
+    table.add_row(Text("emotion", "bold"), *(Text(f"{f.emoji} {f.label}", "bold") for f in faces))
     for name in labels:
-        table.add_row(name, *(f"{f.probabilities[name] * 100:.0f}%" for f in faces))
+        table.add_row(Text(name), *(f"{f.probabilities[name] * 100:.0f}%" for f in faces))
     rendered = io.StringIO()  # written through `output`, so a full disk or closed stdout is reported
     Console(
         file=rendered, width=terminal.width, force_terminal=terminal.is_terminal, color_system=terminal.color_system

@@ -244,7 +244,7 @@ def render(
     started = time.perf_counter()
     written, faces_seen, shown = 0, 0, Counter()
     bar = Progress(
-        TextColumn("[progress.description]{task.description}"),
+        TextColumn("{task.description}", style="progress.description", markup=False),  # a file name is no markup
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("frames"),

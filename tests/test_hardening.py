@@ -390,3 +390,18 @@ def test_case9_help_and_version_to_a_full_disk_fail(option):
     result = run_with_stdout("> /dev/full", option)
     assert result.returncode == 1
     assert_one_line_error(result, "No space left")
+
+
+def test_case9_names_and_emoji_are_never_read_as_markup(tmp_path):
+    """An emoji of "[/]" (allowed: no control character) crashed the `--image` table; a file name with
+    [link=...] became a terminal hyperlink (OSC 8) in `render`'s progress line."""
+    config = tmp_path / "config.toml"
+    config.write_text('[emoji]\nhappy = "[/]"\n', encoding="utf-8")
+    table = run_cli("--config", str(config), "--image", str(BUNDLED / "01-alex-lacamoire.jpg"))
+    assert table.returncode == 0, table.stderr
+    assert "[/] happy" in table.stdout
+    out = tmp_path / "a[link=x:y]b.gif"
+    render = run_cli("render", str(BUNDLED / "01-alex-lacamoire.jpg"), "-o", str(out), "--seconds", "0.2",
+                     env={"FORCE_COLOR": "1"})  # fmt: skip  # the progress line drawn, as in a terminal
+    assert render.returncode == 0 and out.is_file(), render.stderr
+    assert "\x1b]8;" not in render.stderr and "rendering a[link=x:y]b.gif" in render.stderr
