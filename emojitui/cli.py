@@ -4,6 +4,7 @@ problem is one line with a hint and a non-zero exit, never a traceback."""
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import shlex
@@ -58,15 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         check_values(args)
         return _run(args)
     except UserError as exc:
-        if _served():  # a browser tab shows no stderr: the message gets a screen of its own
-            from emojitui.ui.message import MessageApp
-
-            MessageApp(output.terminal_safe(str(exc))).run()
-            return exc.exit_code
-        print(f"emojitui: {output.terminal_safe(str(exc))}", file=sys.stderr)
-        if isinstance(exc, output.OutputError):
-            output.abandon()
-        return exc.exit_code
+        return _fail(exc)
     except KeyboardInterrupt:
         return 130
     except SystemExit as exc:  # argparse's --help and --version print, ignore a failed write, and exit 0
@@ -74,9 +67,10 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 output.write("")  # the flush: a full disk is then seen here
             except output.OutputError as error:
-                print(f"emojitui: {error}", file=sys.stderr)
+                return _fail(error)
+            except BrokenPipeError:  # `emojitui --version | true`
                 output.abandon()
-                return error.exit_code
+                return 1
         raise
     except ImportError as exc:  # a wheel that does not load here (dlib-bin, OpenCV, LiteRT): say which, once
         print(
@@ -89,10 +83,30 @@ def main(argv: list[str] | None = None) -> int:
         output.abandon()
         return 1
     except OSError as exc:  # a path the system refuses (too long, not permitted) met outside the checks above
-        where = f"{exc.filename}: " if exc.filename else ""
-        reason = exc.strerror or str(exc)
-        print(f"emojitui: {output.terminal_safe(where + reason)}: check the path and its permissions", file=sys.stderr)
-        return 2
+        return _fail(_os_problem(exc))
+
+
+def _fail(problem: UserError) -> int:
+    """Say `problem` in one line; served, on a screen of its own (a browser tab shows no stderr)."""
+    if _served():
+        from emojitui.ui.message import MessageApp
+
+        MessageApp(output.terminal_safe(str(problem))).run()
+        return problem.exit_code
+    output.error_line(f"emojitui: {problem}")
+    if isinstance(problem, output.OutputError):
+        output.abandon()
+    return problem.exit_code
+
+
+def _os_problem(exc: OSError) -> UserError:
+    """An OSError met outside the checks that name their path, as a one-line UserError."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        problem = UserError(f"{where}no space left on the device: free some space and run again")
+        problem.exit_code = 1  # as a full stdout
+        return problem
+    return UserError(f"{where}{exc.strerror or exc}: check the path and its permissions")
 
 
 def _models(args: argparse.Namespace):
@@ -148,7 +162,9 @@ def _calibration_store(args: argparse.Namespace, engine, default: bool):
         try:
             engine.set_calibration(store.load())
         except CalibrationError as exc:
-            raise UserError(f"calibration file {store.path}: {exc}: delete it, then calibrate again (c)") from None
+            raise UserError(
+                f"calibration file {store.path}: {exc}: delete it, then calibrate again (`emojitui calibrate`)"
+            ) from None
     return store
 
 
@@ -234,10 +250,10 @@ def _run(args: argparse.Namespace) -> int:
     app.run()
     summary = session.close()  # closed already by the app's quit: the same summary
     # served, stdout carries the screen: the summary goes to stderr, which reaches the server's log
-    show = (lambda text: print(text, file=sys.stderr)) if _served() else output.line
+    show = output.error_line if _served() else output.line
     show(summary.to_text(session.emoji_table()))
     if session.problem:  # no "history: PATH" for a file that was not saved
-        print(f"emojitui: {session.problem}", file=sys.stderr)
+        output.error_line(f"emojitui: {session.problem}")
         return 1
     if session.history.path:
         show(f"history: {session.history.path}")
@@ -367,7 +383,7 @@ def _calibrate(args: argparse.Namespace) -> int:
                 continue
             if session.calibration_state != shown and not step.note:
                 shown = session.calibration_state
-                print(shown, file=sys.stderr, flush=True)
+                output.error_line(shown)
             if step.note:
                 run = session.calibration_run
                 if run.calibration is None:
@@ -404,9 +420,9 @@ def _history(args: argparse.Namespace) -> int:
     note = f" ({skipped} unreadable line{'s' if skipped != 1 else ''} skipped)" if skipped else ""
     if args.csv:
         rows = export_csv(path, args.csv)
-        output.line(output.terminal_safe(f"wrote {rows} events to {args.csv}{note}"))
+        output.line(f"wrote {rows} events to {args.csv}{note}")
         return 0
-    lines = [output.terminal_safe(f"{path}: {len(events)} events{note}")]
+    lines = [f"{path}: {len(events)} events{note}"]
     for event in events[-20:]:
         when, confidence = event["time"][11:19], event["confidence"] * 100
         lines.append(f"  {when}  face {event['face']}  {event['emoji']} {event['emotion']:<9} {confidence:4.0f}%")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import json
 import statistics
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -30,14 +28,14 @@ def image_report(path: Path, analyzer: Analyzer, as_json: bool, snapshot: Path |
     faces = [Face.from_result(r, analyzer.labels) for r in results]  # exactly what `emojitui.analyze` returns
     if as_json:
         payload = {"image": str(path), "faces": [f.as_json() for f in faces]}
-        output.line(json.dumps(payload, ensure_ascii=False))
+        output.json_line(payload)
     else:
         _print_table(path, faces, analyzer.labels)
     if snapshot:  # after the result: a snapshot that cannot be written loses nothing already computed
         from emojitui.session.snapshot import save_snapshot
 
         saved = save_snapshot(snapshot, image, results, analyzer.labels, str(path))
-        print(output.terminal_safe(f"snapshot: {saved}"), file=sys.stderr)
+        output.error_line(f"snapshot: {saved}")
     return 0
 
 
@@ -45,7 +43,7 @@ def _print_table(path: Path, faces: list[Face], labels: list[str]) -> None:
     """Classes as rows and faces as columns, so it fits 80 columns with several faces."""
     terminal = Console()  # only asked for the width and colours: the table is rendered to a string
     if not faces:
-        output.line(output.terminal_safe(f"{path}: no face found"))
+        output.line(f"{path}: no face found")
         return
     title = Text(output.terminal_safe(f"{path.name}: {len(faces)} face(s)"))  # a name is not markup
     table = Table(title=title, title_justify="left")
@@ -72,7 +70,7 @@ def frames(source: FrameSource, mirror: bool) -> Iterator[Frame]:
                 frame.image, frame.mirrored = frame.image[:, ::-1].copy(), True
             yield frame
         return
-    capture = LatestFrameCapture(source, mirror=mirror, on_status=lambda m: print(m, file=sys.stderr))
+    capture = LatestFrameCapture(source, mirror=mirror, on_status=output.error_line)
     capture.start()
     try:
         while not capture.ended:
@@ -93,17 +91,17 @@ def stream(source: FrameSource, session: Session, mirror: bool, events_only: boo
             processed += 1
             if session.problem and not history_warned:  # said when it happens
                 history_warned = True
-                print(f"emojitui: {session.problem}", file=sys.stderr)
+                output.error_line(f"emojitui: {session.problem}")
             if events_only:
                 for event in step.events:
-                    output.line(json.dumps({"event": asdict(event)}, ensure_ascii=False))
+                    output.json_line({"event": asdict(event)})
             else:
                 record = {
                     "frame": frame.index,
                     "time": round(frame.time, 3),
                     "faces": [f.as_json(session.labels) for f in step.faces],
                 }
-                output.line(json.dumps(record, ensure_ascii=False))
+                output.json_line(record)
             if max_frames and processed >= max_frames:
                 break
     except KeyboardInterrupt:
@@ -113,11 +111,11 @@ def stream(source: FrameSource, session: Session, mirror: bool, events_only: boo
             source.close()
         summary = session.close()
         if session.problem and not history_warned:
-            print(f"emojitui: {session.problem}", file=sys.stderr)
+            output.error_line(f"emojitui: {session.problem}")
     record = summary.__dict__ | {"frames": processed}
     if session.engine.model_choice is not None:  # which tier ran, and why
         record["model"] = session.engine.model_choice.as_json()
-    output.line(json.dumps({"summary": record}, ensure_ascii=False))
+    output.json_line({"summary": record})
     return 1 if session.problem else 0  # the history file is part of the result
 
 

@@ -259,7 +259,7 @@ def render(
     )
     try:
         with bar:
-            task = bar.add_task(f"rendering {output.name}", total=total or None)
+            task = bar.add_task(terminal_safe(f"rendering {output.name}"), total=total or None)
             first_time: float | None = None
             picture: np.ndarray | None = None
             for step in steps:

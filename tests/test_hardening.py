@@ -400,8 +400,19 @@ def test_case9_names_and_emoji_are_never_read_as_markup(tmp_path):
     table = run_cli("--config", str(config), "--image", str(BUNDLED / "01-alex-lacamoire.jpg"))
     assert table.returncode == 0, table.stderr
     assert "[/] happy" in table.stdout
-    out = tmp_path / "a[link=x:y]b.gif"
+    out = tmp_path / "a[link=x:y]\x1b]0;PWN\x07b.gif"
     render = run_cli("render", str(BUNDLED / "01-alex-lacamoire.jpg"), "-o", str(out), "--seconds", "0.2",
                      env={"FORCE_COLOR": "1"})  # fmt: skip  # the progress line drawn, as in a terminal
     assert render.returncode == 0 and out.is_file(), render.stderr
-    assert "\x1b]8;" not in render.stderr and "rendering a[link=x:y]b.gif" in render.stderr
+    assert "\x1b]8;" not in render.stderr and "\x1b]0" not in render.stderr
+    assert "rendering a[link=x:y]\\x1b]0;PWN\\x07b.gif" in render.stderr
+
+
+def test_case9_json_lines_escape_what_json_leaves_raw(tmp_path):
+    """json.dumps(ensure_ascii=False) keeps DEL and C1 codes (U+009B is a one-byte CSI) as they are."""
+    photo = tmp_path / "a\x9b2J\x7fb.jpg"
+    photo.write_bytes((BUNDLED / "02-obama.jpg").read_bytes())
+    result = run_cli("--image", str(photo), "--json")
+    assert result.returncode == 0, result.stderr
+    assert "\x9b" not in result.stdout and "\x7f" not in result.stdout
+    assert json.loads(result.stdout)["image"] == str(photo)

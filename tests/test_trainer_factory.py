@@ -172,6 +172,17 @@ def test_students_without_their_teachers_are_a_one_line_error(made, tmp_path, ca
     assert "teachers missing" in error and "--step teachers" in error and error.count("\n") == 1
 
 
+def test_a_teacher_with_a_broken_card_is_a_one_line_error(made, tmp_path, capsys):
+    root = made[1]
+    shutil.copytree(root / "models" / "teachers", tmp_path / "models" / "teachers")
+    (tmp_path / "models" / "teachers" / "teacher-1.json").write_text('{"labels": [')
+    data = ["--data", str(root / "fer"), "--cache", str(tmp_path), "--models", str(tmp_path / "models")]
+    places = ["--runs", str(tmp_path / "runs"), "--recipes", str(tiny_recipes(tmp_path / "recipes")), "--teachers", "2"]
+    assert trainer_main(["factory", "--step", "student", *data, *places]) == 2
+    error = capsys.readouterr().err
+    assert "teacher-1.json is not readable JSON" in error and error.count("\n") == 1, error
+
+
 def one_teacher_cut_short(tmp_path) -> tuple[Factory, list[str]]:
     """A factory of one teacher on tiny data, with a budget that fits one epoch of the recipe's two."""
     data = load_dataset(make_folder_dataset(tmp_path / "fer", per_class=4))

@@ -305,3 +305,13 @@ async def test_a_snapshot_folder_named_like_markup_is_shown_as_named(engine, vid
         assert app.is_running
         saved = [n.message for n in app._notifications if n.title == "snapshot"]
         assert saved and str(folder) in saved[0]
+
+
+async def test_the_status_bar_shows_a_source_named_with_escapes_escaped(engine, tmp_path):
+    photo = cv2.imread(str(BUNDLED / "02-obama.jpg"))
+    path = write_video(tmp_path / "\x1b]0;PWN\x07face.avi", [place(photo) for _ in range(60)])
+    app = EmojiApp(Session(engine, SessionHistory(None, 0.0)), open_source(str(path)))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.faces)
+        status = rendered(app.query_one(StatusBar))
+        assert "\x1b" not in status and "\\x1b]0;PWN\\x07face.avi" in status, status

@@ -146,16 +146,17 @@ def _count(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command != "evaluate":  # the commands that load Keras, hence TensorFlow
-        from emojitui.shared.native import quiet_native_stderr
-
-        with quiet_native_stderr():  # its start-up lines (oneDNN, CPU features), before any message of ours
-            import keras  # noqa: F401
+    from emojitui.shared.model_card import ModelCardError
     from trainer.data import DataError
 
     try:
+        if args.command != "evaluate":  # the commands that load Keras, hence TensorFlow
+            from emojitui.shared.native import quiet_native_stderr
+
+            with quiet_native_stderr():  # its start-up lines (oneDNN, CPU features), before any message of ours
+                import keras  # noqa: F401
         return _run(args)
-    except DataError as exc:
+    except (DataError, ModelCardError) as exc:  # ModelCardError: a teacher's or model's card
         print(terminal_safe(f"error: {exc}"), file=sys.stderr)
         return 2
     except RuntimeError as exc:  # ExportError and friends: a loud one-line failure

@@ -63,8 +63,8 @@ def evaluate_model(model: Path, split: Split, pixels: str = "raw") -> dict:
     if probabilities.shape[1] != len(labels) or sorted(labels) != sorted(CLASS_NAMES):
         named = ", ".join(labels)
         raise ValueError(
-            f"its card names {len(labels)} labels ({named}) for {probabilities.shape[1]} outputs, where the "
-            f"7 FER-2013 classes are needed: pass a 7-class model with the card exported beside it"
+            f"its {probabilities.shape[1]} outputs do not fit the labels {named} (its card's, or FER-2013's "
+            f"without one): pass a model of the 7 FER-2013 classes with the card exported beside it"
         )
     predicted = np.array([CLASS_NAMES.index(labels[i]) for i in probabilities.argmax(axis=1)])
     return classification_report(split.labels, predicted, list(CLASS_NAMES))

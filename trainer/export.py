@@ -119,7 +119,7 @@ def export_and_report(
     train, val, test = dataset["train"], dataset["val"], dataset["test"]
     batch_norm, val_predictions = _with_clean_batch_norm(model, train, val, recipe.seed)
     picks = np.random.default_rng(recipe.seed).permutation(len(train))[:CALIBRATION_IMAGES]
-    print(f"converting {run.best} to int8 with {len(picks)} calibration images")
+    print(terminal_safe(f"converting {run.best} to int8 with {len(picks)} calibration images"))
     tflite = convert_to_int8(model, train.images[picks])
 
     names = list(CLASS_NAMES)
@@ -200,7 +200,7 @@ def export_and_report(
             plot_curves(run.log, models / f"{name}-curves.png")
         write_models_page(models)
         print(format_report(int8_test, names))
-    print(f"wrote {model_path} ({len(tflite) / 1024:.0f} KiB, {latency:.2f} ms/face) and its card")
+    print(terminal_safe(f"wrote {model_path} ({len(tflite) / 1024:.0f} KiB, {latency:.2f} ms/face) and its card"))
     if downgrade:
         print(downgrade)
     return 0

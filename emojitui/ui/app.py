@@ -19,6 +19,7 @@ from emojitui.session.history import SessionSummary, export_csv
 from emojitui.session.session import Session
 from emojitui.shared.emotions import EmojiChoice
 from emojitui.shared.errors import UserError
+from emojitui.shared.output import terminal_safe
 from emojitui.shared.signals import QUIT_SIGNALS
 from emojitui.sources import FrameSource
 from emojitui.sources.capture import LatestFrameCapture
@@ -89,10 +90,10 @@ class EmojiApp(App[int]):
         yield StatusBar(id="status")
         yield Footer(compact=True)
 
-    def notify(self, message: str, *, markup: bool = False, **options) -> None:
-        """Plain text by default: our messages hold paths and errors, and `[/]` in a folder's name is
-        not markup (a snapshot saved there crashed the app with a MarkupError)."""
-        super().notify(message, markup=markup, **options)
+    def say(self, message: str, **options) -> None:
+        """A notification of ours: plain text made `terminal_safe`, since our messages hold paths and
+        errors (`[/]` in a folder's name, read as markup, crashed the app with a MarkupError)."""
+        self.notify(terminal_safe(message), markup=False, **options)
 
     def on_mount(self) -> None:
         loop = asyncio.get_running_loop()
@@ -103,7 +104,7 @@ class EmojiApp(App[int]):
         self.query_one(Preview).display = self.want_preview and not small
         self._fit_terminal()
         if self.startup_notice:
-            self.notify(self.startup_notice, timeout=8)
+            self.say(self.startup_notice, timeout=8)
         if self.source is None:  # showing fixed updates only (the snapshot tests)
             self._refresh_status(0.0, 0.0)
             return
@@ -154,12 +155,12 @@ class EmojiApp(App[int]):
         self._last_update = update
         if self.session.problem and not self._history_warned:
             self._history_warned = True
-            self.notify(self.session.problem, severity="error", timeout=10)
+            self.say(self.session.problem, severity="error", timeout=10)
         self.faces = update.faces
         self._calibration = update.calibration
         if update.note:
             severity = "warning" if "stopped" in update.note else "information"
-            self.notify(update.note, title="calibration", severity=severity)
+            self.say(update.note, title="calibration", severity=severity)
         ids = [f.id for f in update.faces]
         if self.selected_id not in ids:
             self.selected_id = ids[0] if ids else None
@@ -203,16 +204,16 @@ class EmojiApp(App[int]):
             self._notice, severity = "RECONNECTING", "warning"
         else:  # the capture thread gave up (a driver error): no retry is coming
             self._notice, severity = "SOURCE FAILED", "error"
-        self.notify(message.text, severity=severity)
+        self.say(message.text, severity=severity)
         self._refresh_status(0.0, 0.0)
 
     def on_source_ended(self, _: SourceEnded) -> None:
         self.ended = True
-        self.notify("the source has ended: q to quit (the last results stay on screen)")
+        self.say("the source has ended: q to quit (the last results stay on screen)")
         self._refresh_status(0.0, 0.0)
 
     def on_processing_failed(self, message: ProcessingFailed) -> None:
-        self.notify(message.text, severity="error", timeout=10)
+        self.say(message.text, severity="error", timeout=10)
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -245,7 +246,7 @@ class EmojiApp(App[int]):
     def action_mirror(self) -> None:
         if self.capture:
             state = self.capture.toggle_mirror()
-            self.notify(f"mirror {'on' if state else 'off'}")
+            self.say(f"mirror {'on' if state else 'off'}")
 
     def action_toggle_preview(self) -> None:
         preview = self.query_one(Preview)
@@ -266,19 +267,19 @@ class EmojiApp(App[int]):
     def action_calibrate(self) -> None:
         """`c`: calibrate on the selected face; applied to it, or to every face when it is the only one."""
         if self.selected_id is None:
-            self.notify("no face to calibrate: face the camera first", severity="warning")
+            self.say("no face to calibrate: face the camera first", severity="warning")
             return
         self.session.start_calibration(
             self.selected_id, all_faces=len(self.faces) <= 1, countdown=self.calibration_countdown
         )
         self._calibration = self.session.calibration_state
-        self.notify("relax your face: 3, 2, 1, then keep still for 2 s", title="calibration")
+        self.say("relax your face: 3, 2, 1, then keep still for 2 s", title="calibration")
         self._refresh_status(0.0, 0.0)
 
     def action_clear_calibration(self) -> None:
         had = self.session.clear_calibration()
         self._calibration = ""
-        self.notify("calibration cleared" if had else "no calibration to clear", title="calibration")
+        self.say("calibration cleared" if had else "no calibration to clear", title="calibration")
         self._refresh_status(0.0, 0.0)
 
     def action_help(self) -> None:
@@ -287,7 +288,7 @@ class EmojiApp(App[int]):
     def action_snapshot(self) -> None:
         update = self._last_update
         if update is None or update.image is None:
-            self.notify("nothing to snapshot yet", severity="warning")
+            self.say("nothing to snapshot yet", severity="warning")
             return
         self._save_snapshot(update)
 
@@ -299,19 +300,19 @@ class EmojiApp(App[int]):
         try:
             path = save_snapshot(self.snapshot_dir, update.image, update.faces, self.session.labels, source)
         except (UserError, OSError, ValueError) as exc:
-            self.call_from_thread(self.notify, f"snapshot failed: {exc}", severity="error")
+            self.call_from_thread(self.say, f"snapshot failed: {exc}", severity="error")
             return
-        self.call_from_thread(self.notify, f"snapshot saved: {path}", title="snapshot")
+        self.call_from_thread(self.say, f"snapshot saved: {path}", title="snapshot")
 
     def action_export(self) -> None:
         history = self.session.history
         if history.path is None:
-            self.notify("no history file in this session (--no-history)", severity="warning")
+            self.say("no history file in this session (--no-history)", severity="warning")
             return
         target = history.path.with_suffix(".csv")
         try:
             rows = export_csv(history.path, target)
         except UserError as exc:  # export_csv turns a full disk or a read-only folder into one of these
-            self.notify(f"export failed: {exc}", severity="error")
+            self.say(f"export failed: {exc}", severity="error")
             return
-        self.notify(f"exported {rows} events: {target}", title="export")
+        self.say(f"exported {rows} events: {target}", title="export")

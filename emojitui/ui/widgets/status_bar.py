@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from emojitui.shared.output import terminal_safe
 from emojitui.ui.widgets.panel import Panel
 
 
@@ -12,9 +13,10 @@ class StatusBar(Panel):
 
     def show(self, source: str, fps: float, latency_ms: float, faces: int, model: str, state: str) -> None:
         self._last = (source, fps, latency_ms, faces, model, state)
-        text = Text.assemble(
-            (f"{source}", "bold"),
-            f" · {fps:4.1f} fps · {latency_ms:4.1f} ms · {faces} face{'s' if faces != 1 else ''} · {model}",
+        plural = "s" if faces != 1 else ""
+        text = Text.assemble(  # names are files' names: escaped, never obeyed by the terminal
+            (terminal_safe(source), "bold"),
+            f" · {fps:4.1f} fps · {latency_ms:4.1f} ms · {faces} face{plural} · {terminal_safe(model)}",
         )
         if state and text.cell_len + len(state) + 2 > self.size.width - 2:  # narrow: the state first, never cut off
             text = Text.assemble((state, "bold reverse"), "  ", text)
