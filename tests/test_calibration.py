@@ -165,6 +165,34 @@ async def test_c_calibrates_the_selected_face_and_shift_c_clears_it(engine, mode
         await pilot.press("q")
 
 
+async def test_shift_c_in_the_countdown_cancels_and_c_after_the_end_says_why(engine, model_path, tmp_path):
+    """From the TUI audit: `C` in the countdown said "no calibration to clear"; `c` once a video had
+    ended sat on "relax your face: 3" for good, as no frame would come."""
+    from emojitui.session.session import Session
+    from emojitui.sources import open_source
+    from emojitui.ui.app import EmojiApp
+    from tests.test_ui import wait_for
+
+    photo = cv2.imread(str(RESTS_ANGRY))
+    video = write_video(tmp_path / "rest.avi", [place(photo) for _ in range(45)])
+    session = Session(engine, calibration_store=CalibrationStore(tmp_path / "calibration", model_path))
+    app = EmojiApp(session, open_source(str(video)), snapshot_dir=tmp_path)
+    app.calibration_countdown = 30.0  # still counting down when `C` comes
+
+    def said() -> list[str]:
+        return [n.message for n in app._notifications if n.title == "calibration"]
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.faces)
+        await pilot.press("c")
+        await pilot.press("C")
+        assert said()[-1] == "calibration cancelled" and session.calibration_run is None
+        await wait_for(pilot, lambda: app.ended)
+        await pilot.press("c")
+        assert session.calibration_run is None
+        assert any("the source has ended" in n.message for n in app._notifications)
+
+
 def test_with_several_faces_it_applies_to_the_face_it_was_made_on(engine, model_path, tmp_path):
     from emojitui.session.session import Session
     from emojitui.sources import VideoSource

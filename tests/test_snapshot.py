@@ -29,3 +29,15 @@ def test_snapshot_draws_emoji_over_each_face_and_writes_probabilities(engine, tm
         assert set(face["probabilities"]) == set(engine.labels)
         assert abs(sum(face["probabilities"].values()) - 1) < 0.01
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([png.name, png.with_suffix(".json").name])
+
+
+def test_snapshots_in_the_same_millisecond_each_keep_their_file(tmp_path):
+    """From the TUI audit: `s` pressed fast gave ten "saved" messages and nine files."""
+    from emojitui.session.snapshot import claim_name
+
+    names = [claim_name(tmp_path / "snaps", "20261204-221500-123") for _ in range(3)]
+    assert [n.name for n in names] == [
+        "emojitui-20261204-221500-123.png",
+        "emojitui-20261204-221500-123-2.png",
+        "emojitui-20261204-221500-123-3.png",
+    ]

@@ -4,7 +4,9 @@ my face"), as a PNG plus a JSON sidecar with the probabilities; both written ato
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import os
 from pathlib import Path
 
 import cv2
@@ -21,11 +23,12 @@ def save_snapshot(
 ) -> Path:
     """Write `emojitui-<time>.png` and its `.json`; returns the PNG path."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
-    png = folder / f"emojitui-{stamp}.png"
     ok, encoded = cv2.imencode(".png", draw_faces(image, faces))
     if not ok:
         raise UserError("could not encode the snapshot as PNG")
+    png = None
     try:
+        png = claim_name(folder, stamp)
         write_bytes_atomic(png, encoded.tobytes())
         sidecar = {
             "image": png.name,
@@ -36,6 +39,22 @@ def save_snapshot(
         }
         write_text_atomic(png.with_suffix(".json"), json.dumps(sidecar, indent=2, ensure_ascii=False) + "\n")
     except OSError as exc:
+        if png is not None and png.is_file() and png.stat().st_size == 0:  # the claim, never written
+            png.unlink()
         problem = "a file, not a folder" if folder.is_file() else exc.strerror
         raise UserError(f"could not write the snapshot to {folder} ({problem}): name a writable folder") from None
     return png
+
+
+def claim_name(folder: Path, stamp: str) -> Path:
+    """A PNG name no snapshot has yet, reserved by creating it empty (O_EXCL): snapshots taken in
+    the same millisecond (`s` pressed fast, each saved on its own thread) each keep their file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in itertools.count(1):
+        png = folder / (f"emojitui-{stamp}.png" if number == 1 else f"emojitui-{stamp}-{number}.png")
+        try:
+            os.close(os.open(png, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            continue
+        return png
+    raise AssertionError("unreachable")

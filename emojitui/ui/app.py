@@ -244,7 +244,9 @@ class EmojiApp(App[int]):
         self._refresh_status(0.0, 0.0)
 
     def action_mirror(self) -> None:
-        if self.capture:
+        if self.ended:
+            self.say("the source has ended: no new frame to mirror", severity="warning")
+        elif self.capture:
             state = self.capture.toggle_mirror()
             self.say(f"mirror {'on' if state else 'off'}")
 
@@ -266,6 +268,9 @@ class EmojiApp(App[int]):
 
     def action_calibrate(self) -> None:
         """`c`: calibrate on the selected face; applied to it, or to every face when it is the only one."""
+        if self.ended:
+            self.say("the source has ended: calibrate on a camera or a longer video", severity="warning")
+            return
         if self.selected_id is None:
             self.say("no face to calibrate: face the camera first", severity="warning")
             return
@@ -277,9 +282,11 @@ class EmojiApp(App[int]):
         self._refresh_status(0.0, 0.0)
 
     def action_clear_calibration(self) -> None:
+        running = self.session.calibration_run is not None
         had = self.session.clear_calibration()
         self._calibration = ""
-        self.say("calibration cleared" if had else "no calibration to clear", title="calibration")
+        said = "calibration cleared" if had else "calibration cancelled" if running else "no calibration to clear"
+        self.say(said, title="calibration")
         self._refresh_status(0.0, 0.0)
 
     def action_help(self) -> None:
