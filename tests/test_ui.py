@@ -284,7 +284,8 @@ async def test_the_preview_paces_itself_and_ends_on_the_newest_frame():
             preview.show(frame, [], None)
             await pilot.pause(0.1)
         most = (time.monotonic() - start) / MIN_INTERVAL + 1  # the first at once, then one each MIN_INTERVAL at most
-        assert 1 <= preview.pictures <= most < len(frames), "fewer pictures than frames, 5 a second at most"
+        # 5 a second at most (fewer than the frames where the 20 pauses took their 2 s: a loaded machine's can take 4)
+        assert 1 <= preview.pictures <= most, "5 pictures a second at most"
         await pilot.pause(0.5)
         shown = preview.content
         preview.draw(frames[-1], [], None)  # the newest frame drawn directly, for comparison
