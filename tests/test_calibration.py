@@ -191,6 +191,7 @@ async def test_shift_c_in_the_countdown_cancels_and_c_after_the_end_says_why(eng
         await pilot.press("c")
         assert session.calibration_run is None
         assert any("the source has ended" in n.message for n in app._notifications)
+        await pilot.press("q")
 
 
 def test_with_several_faces_it_applies_to_the_face_it_was_made_on(engine, model_path, tmp_path):

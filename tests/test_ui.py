@@ -306,6 +306,7 @@ async def test_a_snapshot_folder_named_like_markup_is_shown_as_named(engine, vid
         assert app.is_running
         saved = [n.message for n in app._notifications if n.title == "snapshot"]
         assert saved and str(folder) in saved[0]
+        await pilot.press("q")  # the app stops its frames before the test's screen goes
 
 
 async def test_the_status_bar_shows_a_source_named_with_escapes_escaped(engine, tmp_path):
@@ -316,3 +317,4 @@ async def test_the_status_bar_shows_a_source_named_with_escapes_escaped(engine, 
         await wait_for(pilot, lambda: app.faces)
         status = rendered(app.query_one(StatusBar))
         assert "\x1b" not in status and "\\x1b]0;PWN\\x07face.avi" in status, status
+        await pilot.press("q")
