@@ -17,7 +17,6 @@ Formats, by the output's suffix (what the installed OpenCV can write, checked in
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -44,7 +43,7 @@ from emojitui.session.overlay import draw_faces
 from emojitui.shared.atomic import file_mode
 from emojitui.shared.errors import UserError
 from emojitui.shared.native import quiet_native_stderr
-from emojitui.shared.output import terminal_safe
+from emojitui.shared.output import error_line, terminal_safe
 from emojitui.sources import Frame, FrameSource, StillSource
 
 VIDEO_CODECS = {".mp4": ("mp4v",), ".webm": ("VP90", "VP80")}
@@ -306,4 +305,4 @@ def render(
 
 
 def print_summary(summary: RenderSummary) -> None:
-    print(terminal_safe(summary.to_text()), file=sys.stderr)
+    error_line(summary.to_text())

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emojitui.shared.output import terminal_safe
+from emojitui.shared.output import error_line
 
 if TYPE_CHECKING:  # imported when a command runs, so `--help` needs no OpenCV, Keras or TensorFlow
     from trainer.data import Dataset
@@ -157,14 +157,14 @@ def main(argv: list[str] | None = None) -> int:
                 import keras  # noqa: F401
         return _run(args)
     except (DataError, ModelCardError) as exc:  # ModelCardError: a teacher's or model's card
-        print(terminal_safe(f"error: {exc}"), file=sys.stderr)
+        error_line(f"error: {exc}")
         return 2
     except RuntimeError as exc:  # ExportError and friends: a loud one-line failure
-        print(terminal_safe(f"error: {exc}"), file=sys.stderr)
+        error_line(f"error: {exc}")
         return 1
     except OSError as exc:  # a disk full or a folder not writable, while writing the run or the model
         reason = f"{exc.strerror or exc}: {exc.filename or ''} (check the path and free space)"
-        print(terminal_safe(f"error: {reason}"), file=sys.stderr)
+        error_line(f"error: {reason}")
         return 1
     except KeyboardInterrupt:
         print("interrupted: run again with --resume to continue", file=sys.stderr)
@@ -176,10 +176,7 @@ def _run(args: argparse.Namespace) -> int:
         from trainer.evaluate import evaluate_command
 
         if not args.model.is_file():  # before minutes of decoding a dataset that was never downloaded
-            print(
-                terminal_safe(f"error: model {args.model} not found: pass --model PATH to a .tflite file"),
-                file=sys.stderr,
-            )
+            error_line(f"error: model {args.model} not found: pass --model PATH to a .tflite file")
             return 2
         return evaluate_command(args.model, _dataset(args), args.split, args.out, args.pixels)
     if args.command == "cost":

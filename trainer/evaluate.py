@@ -7,7 +7,6 @@ the same code: labels come from the model card beside the file, else FER-2013 co
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from emojitui.shared.atomic import write_text_atomic
 from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.shared.litert import LiteRTModel
 from emojitui.shared.model_card import card_path_for, read_card
-from emojitui.shared.output import terminal_safe
+from emojitui.shared.output import error_line, terminal_safe
 from trainer.data import Dataset, Split
 from trainer.metrics import classification_report, format_report
 
@@ -73,17 +72,17 @@ def evaluate_model(model: Path, split: Split, pixels: str = "raw") -> dict:
 def evaluate_command(model: Path, dataset: Dataset, split_name: str, out: Path | None, pixels: str = "raw") -> int:
     """`python -m trainer evaluate`: the report in the terminal, and with `out` as JSON and PNG."""
     if not model.is_file():
-        print(terminal_safe(f"error: model {model} not found: pass --model PATH to a .tflite file"), file=sys.stderr)
+        error_line(f"error: model {model} not found: pass --model PATH to a .tflite file")
         return 2
     if out is not None and out.exists() and not out.is_dir():
-        print(terminal_safe(f"error: --out {out} is a file: pass a folder for the report"), file=sys.stderr)
+        error_line(f"error: --out {out} is a file: pass a folder for the report")
         return 2
     if not card_path_for(model).is_file():
         print(terminal_safe(f"note: no model card beside {model}: assuming FER-2013 label order and --pixels {pixels}"))
     try:
         report = evaluate_model(model, dataset[split_name], pixels)
     except (ValueError, RuntimeError) as exc:
-        print(terminal_safe(f"error: {model} is not a usable TFLite classifier: {exc}"), file=sys.stderr)
+        error_line(f"error: {model} is not a usable TFLite classifier: {exc}")
         return 2
     print(terminal_safe(f"{model} on {split_name} ({dataset.split_rule})"))
     print(format_report(report, list(CLASS_NAMES)))

@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.shared.litert import LiteRTModel
 from emojitui.shared.locations import PACKAGE_DIR
 from emojitui.shared.model_card import InputSpec, ModelCard, ModelCardError, card_path_for, read_card, write_card
-from emojitui.shared.output import terminal_safe
+from emojitui.shared.output import error_line, terminal_safe
 from trainer.batchnorm import STAT_IMAGES, recompute_batch_norm
 from trainer.data import Dataset, Split
 from trainer.evaluate import evaluate_model, typical_neutral_output
@@ -108,10 +107,7 @@ def export_and_report(
     check passes, so a failed export leaves `models` as it was.
     """
     if not run.best.is_file():
-        print(
-            terminal_safe(f"error: no trained model in {run.root}: run `python -m trainer train` first"),
-            file=sys.stderr,
-        )
+        error_line(f"error: no trained model in {run.root}: run `python -m trainer train` first")
         return 2
     damaged = f"the run is damaged: train it again (`python -m trainer train --out {run.root} --fresh --recipe ...`)"
     recipe = Recipe.from_dict(read_json(run.recipe, damaged))

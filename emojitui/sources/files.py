@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from emojitui.shared.native import quiet_native_stderr
-from emojitui.shared.output import terminal_safe
+from emojitui.shared.output import error_line
 from emojitui.sources.base import Frame, SourceError, missing_path, path_exists, shown
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
@@ -130,7 +129,7 @@ def open_folder(path: Path, hold: float | None) -> StillSource:
             skipped.append(str(exc))
             continue
         for reason in skipped:
-            print(terminal_safe(f"skipping {reason}"), file=sys.stderr)
+            error_line(f"skipping {reason}")
         images: list[tuple[str, np.ndarray | Path]] = [(str(file), first)]
         return StillSource(images + [(str(f), f) for f in files[index + 1 :]], str(path), hold)
     unreadable = f" ({len(skipped)} unreadable: {skipped[0]}{', ...' if len(skipped) > 1 else ''})" if skipped else ""
