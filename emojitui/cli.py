@@ -27,6 +27,7 @@ from emojitui.options import (
 )
 from emojitui.shared import collector, locations, output
 from emojitui.shared.errors import UserError
+from emojitui.shared.native import screen_apart_from_native_stderr
 from emojitui.shared.signals import QUIT_SIGNALS
 
 if TYPE_CHECKING:
@@ -247,7 +248,11 @@ def _run(args: argparse.Namespace) -> int:
         graphics=graphics,
     )
     collector.settle_after_start()  # the model, libraries and sources are loaded: frozen out of collections
-    app.run()
+    if _served():  # the screen is stdout, fd 2 the server's log: native messages may go there
+        app.run()
+    else:
+        with screen_apart_from_native_stderr():
+            app.run()
     summary = session.close()  # closed already by the app's quit: the same summary
     # served, stdout carries the screen: the summary goes to stderr, which reaches the server's log
     show = output.error_line if _served() else output.line

@@ -19,6 +19,7 @@ from emojitui.session.session import Session
 from emojitui.shared import output
 from emojitui.sources import Frame, FrameSource, read_image
 from emojitui.sources.capture import LatestFrameCapture
+from emojitui.sources.files import take_skipped
 
 
 def image_report(path: Path, analyzer: Analyzer, as_json: bool, snapshot: Path | None = None) -> int:
@@ -34,7 +35,7 @@ def image_report(path: Path, analyzer: Analyzer, as_json: bool, snapshot: Path |
     if snapshot:  # after the result: a snapshot that cannot be written loses nothing already computed
         from emojitui.session.snapshot import save_snapshot
 
-        saved = save_snapshot(snapshot, image, results, analyzer.labels, str(path))
+        saved = save_snapshot(snapshot, image, results, analyzer.labels, str(path), "pass --snapshot a writable folder")
         output.error_line(f"snapshot: {saved}")
     return 0
 
@@ -89,6 +90,8 @@ def stream(source: FrameSource, session: Session, mirror: bool, events_only: boo
         for frame in frames(source, mirror):
             step = session.process(frame)
             processed += 1
+            for reason in take_skipped(source):  # a folder's image found unreadable when its turn came
+                output.error_line(f"skipping {reason}")
             if session.problem and not history_warned:  # said when it happens
                 history_warned = True
                 output.error_line(f"emojitui: {session.problem}")
@@ -110,6 +113,8 @@ def stream(source: FrameSource, session: Session, mirror: bool, events_only: boo
         if not source.live:  # a live source is closed by its capture thread, never under a read in progress
             source.close()
         summary = session.close()
+        for reason in take_skipped(source):
+            output.error_line(f"skipping {reason}")
         if session.problem and not history_warned:
             output.error_line(f"emojitui: {session.problem}")
     record = summary.__dict__ | {"frames": processed}

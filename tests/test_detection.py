@@ -253,3 +253,18 @@ def test_a_new_still_is_detected_at_once_and_nothing_in_flight_carries_over(clas
         assert all(len(r.faces) == 1 for r in first), mode
         assert len(switched.faces) == 2, f"{mode}: the new photo's faces on its first frame"
         assert {f.id for f in switched.faces}.isdisjoint({1}) and 1 in switched.departed, mode
+
+
+def test_every_demo_scene_shows_all_its_faces_at_the_default_detection_width():
+    """The demo is what a new user sees first: fitted whole, the two-people photo's faces were too
+    small for the detector at 400 pixels, so its scene showed one face or none."""
+    from emojitui.sources.demo import DemoSource
+
+    demo = DemoSource(live=False)
+    detector = FaceDetector(EngineConfig().detect_width)
+    for scene, name in enumerate(demo.scene_names):
+        expected = 2 if "two-people" in name else 1
+        for step in range(0, demo._frames_per_scene, demo._frames_per_scene // 6):
+            grey = cv2.cvtColor(demo.render(scene * demo._frames_per_scene + step), cv2.COLOR_BGR2GRAY)
+            found = detector.detect(grey, detector.full_scan(grey.shape[1], grey.shape[0]))
+            assert len(found) == expected, f"{name}, frame {step} of its scene: {len(found)} faces"

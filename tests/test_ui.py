@@ -11,6 +11,7 @@ import time
 import cv2
 import numpy as np
 import pytest
+from rich.cells import cell_len
 from rich.console import Console
 from textual.app import App, ComposeResult
 
@@ -154,6 +155,23 @@ async def test_end_of_video_keeps_the_app_open_and_says_so(engine, tmp_path):
         await pilot.press("q")
 
 
+async def test_a_long_source_path_gives_way_to_the_figures_and_the_state(engine, tmp_path):
+    """At 80 columns a deep path once filled the one-line status bar: only the path, or only ENDED, showed."""
+    photo = cv2.imread(str(BUNDLED / "02-obama.jpg"))
+    folder = tmp_path / ("a-long-folder-name-" * 6)
+    folder.mkdir()
+    path = write_video(folder / "clip.avi", [place(photo)] * 5)
+    app = EmojiApp(Session(engine), open_source(str(path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.ended)
+        await pilot.pause(0.1)
+        status = rendered(app.query_one(StatusBar)).rstrip("\n")
+        assert "\n" not in status, f"one line: {status!r}"
+        assert "clip.avi" in status and "fps" in status and "face" in status and "ENDED" in status, status
+        assert status.lstrip().startswith("…"), "the path's start gives way, its file name stays"
+        await pilot.press("q")
+
+
 async def test_probability_bars_show_the_current_percentages_after_a_tiny_change():
     """A change under half a percent can still move a shown figure (45% to 46%): the bars must follow it."""
     labels = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
@@ -171,6 +189,26 @@ async def test_probability_bars_show_the_current_percentages_after_a_tiny_change
         bars.show(labels, after, {})
         shown = rendered(bars)
         assert " 46%" in shown and " 45%" not in shown
+
+
+@pytest.mark.parametrize("odd", ["😀😀😀😀😀", "שמח😀", "x"])
+async def test_probability_bars_stay_aligned_with_a_config_emoji_of_another_width(odd):
+    """A config's emoji of 1 or 10 cells once shifted its row's bar, and a wide one pushed a row off the panel."""
+    labels = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    emoji = dict(zip(labels, ["😠", "🤢", "😨", "😄", "😢", "😲", "😐"], strict=True)) | {"happy": odd}
+
+    class BarsOnly(App):
+        def compose(self) -> ComposeResult:
+            yield ProbabilityBars()
+
+    async with BarsOnly().run_test(size=(80, 12)) as pilot:
+        bars = pilot.app.query_one(ProbabilityBars)
+        bars.show(labels, np.array([0.05, 0.05, 0.1, 0.5, 0.1, 0.1, 0.1]), emoji)
+        rows = [line for line in bars.content.plain.split("\n") if line.strip()]
+        assert len(rows) == 7, rows
+        assert len({cell_len(row) for row in rows}) == 1, "each row as wide: the bars and figures line up"
+        assert len({cell_len(row.split(name)[0]) for row, name in zip(rows, labels, strict=True)}) == 1
+        assert max(cell_len(row) for row in rows) <= bars.size.width, "no row wraps"
 
 
 async def test_session_timeline_follows_the_selected_face_when_both_have_as_many_samples():
@@ -307,6 +345,32 @@ async def test_a_snapshot_folder_named_like_markup_is_shown_as_named(engine, vid
         saved = [n.message for n in app._notifications if n.title == "snapshot"]
         assert saved and str(folder) in saved[0]
         await pilot.press("q")  # the app stops its frames before the test's screen goes
+
+
+async def test_keys_that_cannot_write_say_which_option_picks_another_folder(engine, video, tmp_path):
+    """`s` and `e` take no file name: their failures point at the start-up options that choose the folder."""
+    path, _ = video
+    blocker = tmp_path / "a-file"
+    blocker.write_text("where the snapshot folder should be")
+    (tmp_path / "h.csv").mkdir()  # where `e` writes the history's CSV
+    session = Session(engine, SessionHistory(tmp_path / "h.jsonl", 0.0, str(path)))
+    app = EmojiApp(session, open_source(str(path)), snapshot_dir=blocker / "snaps")
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.faces)
+
+        def error(about: str) -> str:  # toasts expire: each is read while it shows
+            return next((str(n.message) for n in app._notifications if about in str(n.message)), "")
+
+        await pilot.press("s")
+        await wait_for(pilot, lambda: error("snapshot failed"))
+        snapshot = error("snapshot failed")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: error("export failed"))
+        export = error("export failed")
+        assert "--snapshot-dir" in snapshot, snapshot
+        assert "--history-dir" in export, export
+        assert "name a" not in snapshot + export, "no advice to name a file: these keys take none"
+        await pilot.press("q")
 
 
 async def test_the_status_bar_shows_a_source_named_with_escapes_escaped(engine, tmp_path):

@@ -229,8 +229,9 @@ def read_events(path: Path) -> tuple[list[dict], int]:
     return events, skipped
 
 
-def export_csv(history_path: Path, csv_path: Path) -> int:
-    """Write the history's events as CSV (atomically); returns how many rows."""
+def export_csv(history_path: Path, csv_path: Path, remedy: str = "name a file in a writable folder") -> int:
+    """Write the history's events as CSV (atomically); returns how many rows. `remedy`: what the
+    error tells the user to do, which depends on how they chose the file."""
     events, _ = read_events(history_path)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore")
@@ -239,7 +240,7 @@ def export_csv(history_path: Path, csv_path: Path) -> int:
     try:
         write_text_atomic(csv_path, buffer.getvalue())
     except OSError as exc:
-        raise UserError(f"cannot write {csv_path} ({exc.strerror}): name a file in a writable folder") from None
+        raise UserError(f"cannot write {csv_path} ({exc.strerror}): {remedy}") from None
     return len(events)
 
 

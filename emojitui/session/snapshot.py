@@ -19,9 +19,15 @@ from emojitui.shared.errors import UserError
 
 
 def save_snapshot(
-    folder: Path, image: np.ndarray, faces: list[FaceResult], labels: list[str], source: str = ""
+    folder: Path,
+    image: np.ndarray,
+    faces: list[FaceResult],
+    labels: list[str],
+    source: str = "",
+    remedy: str = "name a writable folder",
 ) -> Path:
-    """Write `emojitui-<time>.png` and its `.json`; returns the PNG path."""
+    """Write `emojitui-<time>.png` and its `.json`; returns the PNG path. `remedy`: what the error
+    tells the user to do, which depends on how they chose the folder."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
     ok, encoded = cv2.imencode(".png", draw_faces(image, faces))
     if not ok:
@@ -42,7 +48,7 @@ def save_snapshot(
         if png is not None and png.is_file() and png.stat().st_size == 0:  # the claim, never written
             png.unlink()
         problem = "a file, not a folder" if folder.is_file() else exc.strerror
-        raise UserError(f"could not write the snapshot to {folder} ({problem}): name a writable folder") from None
+        raise UserError(f"could not write the snapshot to {folder} ({problem}): {remedy}") from None
     return png
 
 

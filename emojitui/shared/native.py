@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 
 
@@ -23,3 +24,34 @@ def quiet_native_stderr() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+@contextlib.contextmanager
+def screen_apart_from_native_stderr() -> Iterator[None]:
+    """While a Textual app draws on fd 2, keep native libraries' messages off its screen.
+
+    libpng's "IDAT: CRC error" for a damaged image in a slideshow, FFmpeg's chatter, LiteRT's
+    notices: C code writes them to fd 2 from any thread, which is where Textual draws. For the
+    block Textual gets a duplicate of fd 2 (it writes to `sys.__stderr__`, read when it starts)
+    and fd 2 itself points at /dev/null. Python's own warnings and errors are unaffected: Textual
+    captures them while it runs, and fd 2 is back before anything is printed after it.
+    """
+    try:
+        screen_fd = os.dup(2)
+    except OSError:
+        yield
+        return
+    original = sys.__stderr__
+    encoding = getattr(original, "encoding", None) or "utf-8"
+    screen = open(screen_fd, "w", encoding=encoding, errors="backslashreplace")  # noqa: SIM115 (closed below)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        sys.__stderr__ = screen
+        yield
+    finally:
+        sys.__stderr__ = original
+        with contextlib.suppress(OSError, ValueError):
+            screen.flush()
+        os.dup2(screen_fd, 2)
+        screen.close()

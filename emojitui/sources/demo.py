@@ -37,8 +37,9 @@ class DemoSource:
     def _fit(image: np.ndarray | None) -> np.ndarray | None:
         if image is None:
             return None
-        width, height = FRAME_SIZE
-        scale = min(width * 0.9 / image.shape[1], height * 0.9 / image.shape[0])
+        # the frame's full height, as a webcam's picture fills it; a wide scene's sides are cut off. Fitted
+        # whole, the two-people photo's faces were too small for the detector at the default --detect-width
+        scale = FRAME_SIZE[1] / image.shape[0]
         return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
     @property

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import cv2
@@ -29,12 +28,9 @@ def to_bgr(image: np.ndarray) -> np.ndarray:
 PNG_SIGNATURE, PNG_END = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"
 
 
-def read_image(path: Path, quiet: bool = True) -> np.ndarray:
-    """Decode an image file to BGR, with one-line errors for each way it can be bad.
-
-    `quiet` silences the native decoders' own messages (`libpng error: ...`); not while the TUI
-    runs, whose output goes through fd 2 as well (a truncated PNG is caught before decoding).
-    """
+def read_image(path: Path) -> np.ndarray:
+    """Decode an image file to BGR, with one-line errors for each way it can be bad; the native
+    decoders' own messages (`libpng error: ...`) silenced, the error says it instead."""
     if not path_exists(path, str(path)):
         raise missing_path(path, str(path), "no such file (check the path)")
     if path.is_dir():
@@ -49,7 +45,7 @@ def read_image(path: Path, quiet: bool = True) -> np.ndarray:
     # colour + any depth applies it and keeps 16-bit images, dropping alpha as to_bgr would.
     if data.startswith(PNG_SIGNATURE) and not data.endswith(PNG_END):
         raise SourceError(f"{path} is a truncated PNG (it ends before its last chunk): pass a complete image")
-    with quiet_native_stderr() if quiet else contextlib.nullcontext():
+    with quiet_native_stderr():
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
     if image is None:
         raise SourceError(f"{path} is not an image OpenCV can read: pass a whole JPEG, PNG, BMP, WebP or TIFF file")
@@ -61,7 +57,8 @@ class StillSource:
 
     Images are given decoded or as paths decoded when shown (one kept at a time): a folder of
     500 phone photos would otherwise need gigabytes before the first frame. A file that turns
-    out unreadable when its turn comes is dropped and named in `skipped`.
+    out unreadable when its turn comes is dropped, its one-line reason kept in `skipped` for the
+    app to say (`take_skipped`): a slideshow that quietly loses a photo looks like a bug.
     """
 
     live = False
@@ -73,6 +70,7 @@ class StillSource:
         self.index = 0
         self.current_name = images[0][0]
         self.skipped: list[str] = []
+        self._said = 0
         self._decoded: tuple[int, np.ndarray] | None = None
         self._still, self._shown_position = -1, -1  # a new still number each time another image shows
 
@@ -84,9 +82,11 @@ class StillSource:
                 position = self.index
             else:
                 position = int(self.index / (self.hold * self.fps)) % len(self.images)
-            image = self._image(position)
-            if image is None:
-                self.skipped.append(self.images.pop(position)[0])
+            try:
+                image = self._image(position)
+            except SourceError as exc:
+                self.images.pop(position)
+                self.skipped.append(str(exc))
                 self._decoded, self._shown_position = None, -1  # positions shifted: the next one shown is new
                 continue
             self.current_name = self.images[position][0]
@@ -97,15 +97,18 @@ class StillSource:
             return frame
         return None
 
-    def _image(self, position: int) -> np.ndarray | None:
+    def take_skipped(self) -> list[str]:
+        """The reasons for images dropped since the last call (the capture thread appends them)."""
+        taken = self.skipped[self._said :]
+        self._said += len(taken)
+        return taken
+
+    def _image(self, position: int) -> np.ndarray:
         image = self.images[position][1]
         if isinstance(image, np.ndarray):
             return image
         if self._decoded is None or self._decoded[0] != position:
-            try:  # held stills are the TUI's slideshow: fd 2 is the screen there, so not silenced
-                self._decoded = (position, read_image(image, quiet=self.hold is None))
-            except SourceError:
-                return None
+            self._decoded = (position, read_image(image))
         return self._decoded[1]
 
     def reopen(self) -> bool:
@@ -113,6 +116,11 @@ class StillSource:
 
     def close(self) -> None:
         pass
+
+
+def take_skipped(source: object) -> list[str]:
+    """The reasons for images a slideshow dropped since last asked; none for other sources."""
+    return source.take_skipped() if isinstance(source, StillSource) else []
 
 
 def open_folder(path: Path, hold: float | None) -> StillSource:

@@ -23,6 +23,7 @@ from emojitui.shared.output import terminal_safe
 from emojitui.shared.signals import QUIT_SIGNALS
 from emojitui.sources import FrameSource
 from emojitui.sources.capture import LatestFrameCapture
+from emojitui.sources.files import take_skipped
 from emojitui.ui.graphics import GraphicsPreview
 from emojitui.ui.help import HelpScreen
 from emojitui.ui.keys import bindings
@@ -88,7 +89,7 @@ class EmojiApp(App[int]):
                 yield HistoryPanel(id="history")
         yield Static(id="too-small")
         yield StatusBar(id="status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # `?` lists ctrl+p; docked, it left a stray letter
 
     def say(self, message: str, **options) -> None:
         """A notification of ours: plain text made `terminal_safe`, since our messages hold paths and
@@ -148,7 +149,13 @@ class EmojiApp(App[int]):
     # --- updates from the processing thread -------------------------------------------------
 
     def on_frame_update(self, update: FrameUpdate) -> None:
+        self._say_skipped()
         self.show_update(update)
+
+    def _say_skipped(self) -> None:
+        """A slideshow's images found unreadable when their turn came: named, not lost in silence."""
+        for reason in take_skipped(self.source):
+            self.say(f"skipped {reason}", severity="warning", timeout=8)
 
     def show_update(self, update: FrameUpdate) -> None:
         """Render one update into every panel (also used by tests with fixed data)."""
@@ -208,6 +215,7 @@ class EmojiApp(App[int]):
         self._refresh_status(0.0, 0.0)
 
     def on_source_ended(self, _: SourceEnded) -> None:
+        self._say_skipped()
         self.ended = True
         self.say("the source has ended: q to quit (the last results stay on screen)")
         self._refresh_status(0.0, 0.0)
@@ -305,7 +313,14 @@ class EmojiApp(App[int]):
 
         source = self.source.name if self.source else ""
         try:
-            path = save_snapshot(self.snapshot_dir, update.image, update.faces, self.session.labels, source)
+            path = save_snapshot(
+                self.snapshot_dir,
+                update.image,
+                update.faces,
+                self.session.labels,
+                source,
+                remedy="free space there, or start emojitui with --snapshot-dir naming a writable folder",
+            )
         except (UserError, OSError, ValueError) as exc:
             self.call_from_thread(self.say, f"snapshot failed: {exc}", severity="error")
             return
@@ -318,7 +333,8 @@ class EmojiApp(App[int]):
             return
         target = history.path.with_suffix(".csv")
         try:
-            rows = export_csv(history.path, target)
+            remedy = "free space there, or start emojitui with --history-dir naming a writable folder"
+            rows = export_csv(history.path, target, remedy)
         except UserError as exc:  # export_csv turns a full disk or a read-only folder into one of these
             self.say(f"export failed: {exc}", severity="error")
             return
