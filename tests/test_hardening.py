@@ -416,3 +416,21 @@ def test_case9_json_lines_escape_what_json_leaves_raw(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "\x9b" not in result.stdout and "\x7f" not in result.stdout
     assert json.loads(result.stdout)["image"] == str(photo)
+
+
+def test_a_folder_image_found_damaged_when_its_turn_comes_is_named_headless(tmp_path):
+    """Only the first image is decoded up front: a damaged one later was dropped without a word."""
+    from tests.test_terminal import crc_broken_png
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes((BUNDLED / "02-obama.jpg").read_bytes())
+    crc_broken_png(folder / "b.png")
+    (folder / "c.jpg").write_bytes((BUNDLED / "04-biden.jpg").read_bytes())
+    result = run_cli("--source", str(folder), "--headless", "--no-history")
+    assert result.returncode == 0, result.stderr
+    frames = [json.loads(line) for line in result.stdout.splitlines() if '"frame"' in line]
+    assert len(frames) == 2, result.stdout
+    said = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(said) == 1 and said[0].startswith("skipping ") and "b.png" in said[0], result.stderr
+    assert "libpng" not in result.stderr
