@@ -88,6 +88,37 @@ def test_teachers_then_students_are_written_with_cards_that_name_their_teachers(
     assert any(line.startswith("teacher 2/2: 2 epochs x ~") for line in said), "the estimate is printed"
 
 
+def test_the_teachers_targets_are_made_once_and_kept_beside_them_for_a_fresh_clone(made, tmp_path):
+    """Four teachers' targets cost 14-30 minutes of LiteRT: the student steps share one file beside
+    the committed teachers, and a clone elsewhere (other runs, other paths) reuses it."""
+    factory, root, said = made
+    assert sum("model(s), each averaged over" in line for line in said) == 1, "made once for both students"
+    kept = sorted((root / "models" / "teachers").glob("targets-*.npy"))
+    assert len(kept) == 1 and kept[0].with_suffix(".json").is_file()
+    targets = np.load(kept[0])
+    assert targets.shape == (len(factory.dataset["train"]), len(CLASS_NAMES))
+    np.testing.assert_array_equal(targets, np.load(root / "runs" / "fast" / "teacher_targets.npy"))
+
+    clone = tmp_path / "clone"
+    shutil.copytree(root / "models" / "teachers", clone / "models" / "teachers")
+    clone_said: list[str] = []
+    elsewhere = Factory(factory.dataset, clone / "runs", clone / "models", factory.recipes, 2, say=clone_said.append)
+    elsewhere.pack_students(tmp_path / "pack", ("fast",))
+    assert not any("each averaged over" in line for line in clone_said), clone_said
+    assert any(f"teacher targets from {clone / 'models' / 'teachers' / kept[0].name}" in line for line in clone_said)
+    np.testing.assert_array_equal(np.load(tmp_path / "pack" / "fast" / "teacher_targets.npy"), targets)
+
+    swapped = clone / "models" / "teachers"  # other teachers (by content) under the same names: made again
+    first, second = (swapped / f"teacher-{k}.tflite" for k in (1, 2))
+    first_bytes = first.read_bytes()
+    first.write_bytes(second.read_bytes())
+    second.write_bytes(first_bytes)
+    clone_said.clear()
+    elsewhere.pack_students(tmp_path / "pack-2", ("fast",))
+    assert any("each averaged over" in line for line in clone_said), clone_said
+    assert len(list(swapped.glob("targets-*.npy"))) == 2
+
+
 def test_the_teachers_ensemble_is_measured_on_publictest_and_shown_while_the_teachers_are_those(made, tmp_path):
     factory, root, said = made
     teachers = factory.teacher_files()
@@ -176,6 +207,8 @@ def test_a_teacher_with_a_broken_card_is_a_one_line_error(made, tmp_path, capsys
     root = made[1]
     shutil.copytree(root / "models" / "teachers", tmp_path / "models" / "teachers")
     (tmp_path / "models" / "teachers" / "teacher-1.json").write_text('{"labels": [')
+    for kept in (tmp_path / "models" / "teachers").glob("targets-*"):  # so the targets are made, reading the cards
+        kept.unlink()
     data = ["--data", str(root / "fer"), "--cache", str(tmp_path), "--models", str(tmp_path / "models")]
     places = ["--runs", str(tmp_path / "runs"), "--recipes", str(tiny_recipes(tmp_path / "recipes")), "--teachers", "2"]
     assert trainer_main(["factory", "--step", "student", *data, *places]) == 2
@@ -259,7 +292,7 @@ def test_packed_students_train_elsewhere_from_their_teachers_targets_alone(made,
         "student/student.json",
         "fast/student-fast.json",
     ]
-    assert sum("teacher targets from" in line for line in said) == 1, "made once, reused for the second step"
+    assert not any("each averaged over" in line for line in said), "kept beside the teachers by the factory: reused"
     packed = Recipe.named(str(recipes[0]))
     assert packed.teachers == ("models/teachers/teacher-1.tflite", "models/teachers/teacher-2.tflite")
     targets = np.load(recipes[0].parent / "teacher_targets.npy")

@@ -167,24 +167,23 @@ class Factory:
         """Each student step's recipe, its teachers named as from the working directory, and its
         distillation targets, in `folder/<step>/`: what a run on a machine without LiteRT needs
         (`trainer/offline_gpu.sh`, run from the repository root), which then finds the targets
-        and never loads a teacher. Targets made once serve every step with the same key."""
+        and never loads a teacher. The targets are kept beside the teachers: made once, they serve every step."""
         named = tuple(os.path.relpath(t) for t in self.written_teachers("pack"))
         written: list[Path] = []
-        previous: RunFolder | None = None
         for step in steps:
             recipe = dataclasses.replace(self._recipe(STUDENTS[step][0]), teachers=named)
             run = RunFolder(folder / step)
             run.root.mkdir(parents=True, exist_ok=True)
-            if previous is not None:  # the same teachers and images: `teacher_targets` keeps them if the shift matches
-                for kept in (previous.teacher_targets, previous.teacher_targets.with_suffix(".json")):
-                    shutil.copyfile(kept, run.root / kept.name)
-            teacher_targets(named, self.dataset["train"].images, run, self.say, recipe.teacher_shift)
+            teacher_targets(named, self.dataset["train"].images, run, self.say, recipe.teacher_shift, self._kept())
             recipe_file = run.root / f"{STUDENTS[step][0]}.json"
             write_text_atomic(recipe_file, json.dumps(recipe.as_dict(), indent=2) + "\n")
-            previous = run
             written.append(recipe_file)
             self.say(f"{step}: {recipe_file} and its teachers' targets, for `offline_gpu.sh OUT SECONDS {recipe_file}`")
         return written
+
+    def _kept(self) -> Path:
+        """Where the teachers' targets are kept for the next clone: beside the teachers, committed with them."""
+        return self.models / "teachers"
 
     def _recipe(self, name: str) -> Recipe:
         recipe = Recipe.named(name, self.recipes)
@@ -210,6 +209,10 @@ class Factory:
                 shutil.rmtree(root)
         elif self.fresh and root.is_dir():
             shutil.rmtree(root)
+        if recipe.teachers:  # made here, so that they are kept beside the teachers for the next clone
+            teacher_targets(
+                recipe.teachers, self.dataset["train"].images, run, self.say, recipe.teacher_shift, self._kept()
+            )
         train(self.dataset, recipe, run, resume=True, say=self.say, name=label, init_from=init_from)
         return run
 

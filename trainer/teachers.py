@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +21,18 @@ from trainer.run_folder import RunError, RunFolder, Say, read_json
 
 
 def teacher_targets(
-    teachers: tuple[str, ...], images: np.ndarray, run: RunFolder, say: Say = print, shift: int = 0
+    teachers: tuple[str, ...],
+    images: np.ndarray,
+    run: RunFolder,
+    say: Say = print,
+    shift: int = 0,
+    keep_in: Path | None = None,
 ) -> np.ndarray:
-    """Mean probabilities of the teacher files over each image's views, kept in the run folder for --resume.
+    """Mean probabilities of the teacher files over each image's views, kept in the run folder for --resume
+    and, with `keep_in`, in that folder too (`kept_targets`), where a fresh clone finds them: four
+    teachers' targets take 14 minutes of LiteRT on a CPU with VNNI, 33 on one without, and the file
+    is under a megabyte, so the factory keeps them beside the committed teachers, where any run
+    naming those teachers (`python -m trainer train --recipe`) looks first.
 
     The views are the image and its mirror, and with `shift` each of those moved by that many
     pixels in four directions: test-time averaging makes a stronger teacher than a single pass.
@@ -39,20 +50,43 @@ def teacher_targets(
     key_file = run.teacher_targets.with_suffix(".json")
     if run.teacher_targets.is_file() and key_file.is_file() and read_json(key_file) == key:
         return np.load(run.teacher_targets)
-    say(f"teacher targets from {len(teachers)} model(s), each averaged over {view_count(shift)} views of every image")
-    try:
-        targets = ensemble_probabilities(teachers, images, shift)
-    except LiteRTUnavailable as exc:  # a GPU machine: the targets should have come packed (just gpu-pack)
-        kept = f"those in {run.root} are for other teachers or images; " if run.teacher_targets.is_file() else ""
-        raise RunError(
-            f"cannot make teacher targets without LiteRT ({exc}): {kept}"
-            "make them where LiteRT runs (`just gpu-pack`) and bring them with the recipe"
-        ) from None
+    named = [{"file": Path(t["file"]).name, "sha256": t["sha256"]} for t in key["teachers"]]
+    portable = key | {"teachers": named}  # the same targets wherever the checkout lies
+    # looked for beside the teachers (where the factory keeps them) or in `keep_in`; written only there
+    beside = kept_targets(keep_in if keep_in is not None else Path(teachers[0]).parent, portable)
+    if beside.is_file():
+        say(f"teacher targets from {beside}")
+        targets = np.load(beside)
+    else:
+        views = view_count(shift)
+        say(f"teacher targets from {len(teachers)} model(s), each averaged over {views} views of every image")
+        try:
+            targets = ensemble_probabilities(teachers, images, shift)
+        except LiteRTUnavailable as exc:  # a GPU machine: the targets should have come packed (just gpu-pack)
+            kept = f"those in {run.root} are for other teachers or images; " if run.teacher_targets.is_file() else ""
+            raise RunError(
+                f"cannot make teacher targets without LiteRT ({exc}): {kept}"
+                "make them where LiteRT runs (`just gpu-pack`) and bring them with the recipe"
+            ) from None
+        if keep_in is not None:
+            with contextlib.suppress(OSError):  # a read-only checkout still trains
+                _save(beside, targets, portable)
+                say(f"teacher targets kept in {beside}: commit it with the teachers, a fresh clone reuses it")
+    _save(run.teacher_targets, targets, key)
+    return targets
+
+
+def kept_targets(folder: Path, portable_key: dict) -> Path:
+    """The file in `folder` for targets of this key (teachers by file name and content, views, images)."""
+    digest = hashlib.sha256(json.dumps(portable_key, sort_keys=True).encode()).hexdigest()[:16]
+    return folder / f"targets-{digest}.npy"
+
+
+def _save(path: Path, targets: np.ndarray, key: dict) -> None:
     buffer = io.BytesIO()
     np.save(buffer, targets)
-    write_bytes_atomic(run.teacher_targets, buffer.getvalue())
-    write_text_atomic(key_file, json.dumps(key, indent=2) + "\n")
-    return targets
+    write_bytes_atomic(path, buffer.getvalue())
+    write_text_atomic(path.with_suffix(".json"), json.dumps(key, indent=2) + "\n")
 
 
 def ensemble_probabilities(teachers: tuple[str, ...], images: np.ndarray, shift: int) -> np.ndarray:
@@ -60,7 +94,8 @@ def ensemble_probabilities(teachers: tuple[str, ...], images: np.ndarray, shift:
     views = teacher_views(images, shift)
     total = np.zeros((len(images), len(CLASS_NAMES)), np.float64)
     for teacher in teachers:
-        order, runner = _class_order(Path(teacher)), LiteRTModel(Path(teacher))  # loaded once for all views
+        # loaded once for all views; every core: the targets are the step's only work while they are made
+        order, runner = _class_order(Path(teacher)), LiteRTModel(Path(teacher), threads=os.cpu_count() or 1)
         for view in views:
             total += chunked_probabilities(runner, np.ascontiguousarray(view))[:, order]
     return (total / (len(views) * len(teachers))).astype(np.float32)
