@@ -32,14 +32,15 @@ def crc_broken_png(path: Path) -> None:
 
 
 class Terminal:
-    """`emojitui ARGS` on a pseudo-terminal of `size`; `screen` is everything it drew, escapes removed."""
+    """`emojitui ARGS` (or `python -c CODE`) on a pseudo-terminal of `size`; `screen` is everything it
+    drew, escapes removed."""
 
-    def __init__(self, *args: str, size: tuple[int, int] = (100, 30)) -> None:
+    def __init__(self, *args: str, size: tuple[int, int] = (100, 30), code: str | None = None) -> None:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(size[0]), "LINES": str(size[1])}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "emojitui", *args],
+            [sys.executable, "-c", code] if code else [sys.executable, "-m", "emojitui", *args],
             stdin=slave,
             stdout=slave,
             stderr=slave,
@@ -98,3 +99,25 @@ def test_a_damaged_image_in_a_slideshow_is_named_and_libpng_stays_off_the_screen
     assert said, screen[-2000:]
     assert "libpng" not in screen and "CRC error" not in screen, "a C library's message drawn over the app"
     assert code == 0, screen[-2000:]
+
+
+CRASHING_APP = """
+from textual.app import App
+from emojitui.shared.native import screen_apart_from_native_stderr
+
+class Crashing(App):
+    def on_mount(self):
+        raise RuntimeError("a bug of ours")
+
+with screen_apart_from_native_stderr():
+    Crashing().run()
+"""
+
+
+def test_a_crash_inside_the_tui_still_shows_its_traceback():
+    """fd 2 points at /dev/null while the TUI runs: Textual's traceback, printed after its screen
+    is gone, once went there too and a crash ended without a word."""
+    terminal = Terminal(code=CRASHING_APP)
+    terminal.read_until("a bug of ours", 30)
+    terminal.quit(10)
+    assert "RuntimeError" in terminal.screen and "a bug of ours" in terminal.screen, terminal.screen[-2000:]
