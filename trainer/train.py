@@ -25,6 +25,7 @@ import numpy as np
 
 from emojitui.shared.atomic import write_text_atomic
 from emojitui.shared.emotions import CLASS_NAMES
+from trainer.allocator import allocator_in_use
 from trainer.augment import TrainingBatches, balanced_class_weights, one_hot
 from trainer.data import Dataset
 from trainer.model import build_model, multiply_adds
@@ -113,7 +114,7 @@ def train(
     val_y = one_hot(val.labels, len(CLASS_NAMES))
     say(
         f"training {multiply_adds(model) / 1e6:.1f}M multiply-adds, {model.count_params():,} parameters, "
-        f"{len(train_split):,} train / {len(val):,} val images, up to {recipe.epochs} epochs"
+        f"{len(train_split):,} train / {len(val):,} val images, up to {recipe.epochs} epochs, {allocator_in_use()}"
     )
     progress = EpochRecorder(run, state, recipe, say, deadline, replan)
     progress.set_model(model)
