@@ -392,6 +392,23 @@ def test_a_run_stopped_by_its_budget_keeps_its_best_epoch_and_exports_it(tiny_ru
     assert read_card(tmp_path / "models" / "emotion.json").recipe["best_epoch"] == state["best_epoch"]
 
 
+def test_train_resume_goes_on_with_a_run_its_budget_stopped(tiny_run, tmp_path, capsys):
+    """A run longer than a session: `train --resume` next session trains the epochs still owed."""
+    data, _, root, _ = tiny_run
+    run = RunFolder(tmp_path / "long")
+    with pytest.raises(KeyboardInterrupt):
+        train(data, Recipe(**TINY | {"epochs": 3}), run, resume=False, say=stop_after_first_epoch)
+    train(data, Recipe(**TINY | {"epochs": 3, "budget_minutes": 0.0001}), run, resume=True, say=lambda _: None)
+    assert run.read_state()["stopped"] == "budget"
+    recipe = tmp_path / "tiny.json"
+    recipe.write_text(json.dumps(TINY | {"stages": [list(s) for s in TINY["stages"]]}))
+    common = ["--data", str(root / "fer"), "--cache", str(tmp_path), "--recipe", str(recipe), "--out", str(run.root)]
+    assert trainer_main(["train", *common, "--resume"]) == 0
+    assert "stopped by its budget after epoch 2: going on" in capsys.readouterr().out
+    assert run.read_state()["epoch"] == 3 and "stopped" not in run.read_state() and run.finished()
+    assert run.reopen_after_budget() is None, "a finished run is not reopened"
+
+
 def test_time_left_ignores_one_stalled_epoch():
     """A paused or suspended epoch (here 2120 s among 250-420 s ones) must not multiply the estimate."""
     steady = [398.0, 419.0, 251.0, 297.0]

@@ -222,6 +222,8 @@ def _run(args: argparse.Namespace) -> int:
     dataset = _dataset(args)
     if args.fresh and args.out.is_dir():
         shutil.rmtree(args.out)
+    elif args.resume and (stopped := RunFolder(args.out).reopen_after_budget()) is not None:
+        print(f"{args.out} was stopped by its budget after epoch {stopped}: going on")
     train(
         dataset,
         recipe,

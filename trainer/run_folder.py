@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from emojitui.shared.atomic import write_text_atomic
+
 # Where a run's progress lines go: print, or a list's append in the tests.
 Say = Callable[[str], None]
 
@@ -45,6 +47,19 @@ class RunFolder:
         recipe = read_json(self.recipe)
         done = state["epoch"] >= recipe["epochs"] or state["wait"] >= recipe["patience"]
         return done or state.get("stopped") == "budget"
+
+    def reopen_after_budget(self) -> int | None:
+        """Let `train --resume` go on with a run its budget stopped while epochs were left (a run
+        longer than a session, resumed in the next); the factory instead takes such a run as
+        finished. The epoch it stopped after, or None when it was not stopped so."""
+        state = self.read_state()
+        if state.get("stopped") != "budget" or not self.recipe.is_file():
+            return None
+        if state["epoch"] >= read_json(self.recipe)["epochs"]:
+            return None
+        del state["stopped"]
+        write_text_atomic(self.state, json.dumps(state, indent=2) + "\n")
+        return int(state["epoch"])
 
 
 def read_json(path: Path, advice: str = "delete the run folder or pass --fresh") -> dict:
