@@ -161,11 +161,17 @@ def _calibration_store(args: argparse.Namespace, engine, default: bool):
     store = CalibrationStore(locations.calibration_dir(), engine.classifier.path)
     if args.calibration if args.calibration is not None else default:
         try:
-            engine.set_calibration(store.load())
+            calibration = store.load()
         except CalibrationError as exc:
             raise UserError(
                 f"calibration file {store.path}: {exc}: delete it, then calibrate again (`emojitui calibrate`)"
             ) from None
+        engine.set_calibration(calibration)
+        if calibration is None and args.calibration:  # asked for by name: say why nothing changed
+            output.error_line(
+                f"note: no calibration saved for {engine.classifier.path.name}: "
+                "run `emojitui calibrate` (with the same --model) first"
+            )
     return store
 
 

@@ -97,7 +97,9 @@ def test_a_corrupt_file_is_one_user_error(tmp_path, content):
 
 @pytest.mark.slow
 def test_calibrate_on_a_real_face_that_reads_angry_then_it_reads_neutral_and_a_smile_stays(tmp_path):
-    env = {"EMOJITUI_DATA_DIR": str(tmp_path / "data")}
+    # One model throughout: `auto` on a loaded machine can pick the fast tier for the calibration's
+    # stream and the accurate one for a still, and a calibration belongs to one model file.
+    env = {"EMOJITUI_DATA_DIR": str(tmp_path / "data"), "EMOJITUI_MODEL": "accurate"}
     before = json.loads(run_cli("--image", str(RESTS_ANGRY), "--json", env=env).stdout)["faces"][0]
     assert before["label"] in ("angry", "sad"), before
 
@@ -127,6 +129,15 @@ def test_calibrate_on_a_real_face_that_reads_angry_then_it_reads_neutral_and_a_s
     )
     cleared = run_cli("calibrate", "--clear", env=env)
     assert cleared.returncode == 0 and "removed" in cleared.stdout and not saved[0].exists()
+
+
+def test_asking_for_a_calibration_that_was_never_made_says_so_and_reads_as_usual(tmp_path):
+    env = {"EMOJITUI_DATA_DIR": str(tmp_path), "EMOJITUI_MODEL": "accurate"}
+    result = run_cli("--image", str(HAPPY), "--json", "--calibration", env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["faces"][0]["label"] == "happy"
+    assert "no calibration saved for emotion.tflite" in result.stderr and "emojitui calibrate" in result.stderr
+    assert "no calibration" not in run_cli("--image", str(HAPPY), "--json", env=env).stderr, "only when asked"
 
 
 def test_calibrate_without_a_face_is_one_line(tmp_path):
