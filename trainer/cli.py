@@ -109,6 +109,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="what a float-input model expects: 0..255, 0..1 or -1..1 (default raw; int8 models carry their own)",
     )
 
+    compare = sub.add_parser(
+        "compare", help="a candidate .tflite against a shipped one on PublicTest and wild-dev, beyond their noise?"
+    )
+    data_options(compare)
+    compare.add_argument("candidate", type=Path, help="the .tflite file to judge (its card beside it)")
+    compare.add_argument(
+        "--against",
+        type=Path,
+        default=DEFAULT_MODELS / "emotion.tflite",
+        help="the model to beat (default %(default)s)",
+    )
+    compare.add_argument(
+        "--resamples", type=_positive, default=2000, help="paired bootstrap draws (default %(default)s)"
+    )
+
     cost = sub.add_parser("cost", help="a recipe's network before training: multiply-adds, parameters, int8 latency")
     cost.add_argument("recipes", nargs="+", help="teacher, student, student-fast or .json files")
     return parser
@@ -150,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     from trainer.data import DataError
 
     try:
-        if args.command != "evaluate":  # the commands that load Keras, hence TensorFlow
+        if args.command not in ("evaluate", "compare"):  # the commands that load Keras, hence TensorFlow
             from emojitui.shared.native import quiet_native_stderr
 
             with quiet_native_stderr():  # its start-up lines (oneDNN, CPU features), before any message of ours
@@ -179,6 +194,15 @@ def _run(args: argparse.Namespace) -> int:
             error_line(f"error: model {args.model} not found: pass --model PATH to a .tflite file")
             return 2
         return evaluate_command(args.model, _dataset(args), args.split, args.out, args.pixels)
+    if args.command == "compare":
+        from trainer.compare import compare_command
+        from trainer.data import load_wild_dev
+
+        missing = next((m for m in (args.candidate, args.against) if not m.is_file()), None)
+        if missing is not None:  # before decoding the dataset
+            error_line(f"error: model {missing} not found: pass the path of a .tflite file")
+            return 2
+        return compare_command(args.candidate, args.against, _dataset(args), load_wild_dev(), args.resamples)
     if args.command == "cost":
         from trainer.cost import cost_command
 

@@ -57,6 +57,11 @@ def typical_neutral_output(model: Path, val: Split) -> dict[str, float]:
 
 def evaluate_model(model: Path, split: Split, pixels: str = "raw") -> dict:
     """Accuracy, macro-F1, per-class P/R/F1 and confusion, in CLASS_NAMES order."""
+    return classification_report(split.labels, predicted_classes(model, split, pixels), list(CLASS_NAMES))
+
+
+def predicted_classes(model: Path, split: Split, pixels: str = "raw") -> np.ndarray:
+    """The model's top class for each face of the split, as a CLASS_NAMES index whatever its output order."""
     labels = model_labels(model)
     probabilities = model_probabilities(model, split.images, pixels)
     if probabilities.shape[1] != len(labels) or sorted(labels) != sorted(CLASS_NAMES):
@@ -65,8 +70,8 @@ def evaluate_model(model: Path, split: Split, pixels: str = "raw") -> dict:
             f"its {probabilities.shape[1]} outputs do not fit the labels {named} (its card's, or FER-2013's "
             f"without one): pass a model of the 7 FER-2013 classes with the card exported beside it"
         )
-    predicted = np.array([CLASS_NAMES.index(labels[i]) for i in probabilities.argmax(axis=1)])
-    return classification_report(split.labels, predicted, list(CLASS_NAMES))
+    order = np.array([CLASS_NAMES.index(label) for label in labels])
+    return order[probabilities.argmax(axis=1)]
 
 
 def evaluate_command(model: Path, dataset: Dataset, split_name: str, out: Path | None, pixels: str = "raw") -> int:
