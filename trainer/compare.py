@@ -76,7 +76,7 @@ def compare_command(candidate: Path, baseline: Path, dataset: Dataset, wild: Spl
     sets = {"PublicTest": dataset["val"]} | ({"wild-dev": wild} if wild is not None else {})
     try:
         rows = compare_rows(candidate, baseline, sets, resamples)
-    except (ValueError, RuntimeError) as exc:
+    except ValueError as exc:  # `_predicted` names the file
         error_line(f"error: {exc}")
         return 2
     for line in format_rows(rows, candidate, baseline, resamples).splitlines():
