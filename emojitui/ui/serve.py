@@ -61,15 +61,26 @@ async def finish_app_processes(app=None, seconds: float = 10.0) -> None:
     the process nor closes the pipes; the garbage collector then frees them after the loop has
     closed, which prints a traceback ("Event loop is closed") when the server stops.
     """
-    transports = [o for o in gc.get_objects() if isinstance(o, BaseSubprocessTransport) and not o.is_closing()]
-    deadline = asyncio.get_running_loop().time() + seconds
-    for transport in transports:
-        while transport.get_returncode() is None and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.05)
-        if transport.get_returncode() is None:
+    loop = asyncio.get_running_loop()
+    transports = [
+        o for o in gc.get_objects() if isinstance(o, BaseSubprocessTransport) and o._loop is loop and not o.is_closing()
+    ]
+    deadline = loop.time() + seconds
+    for transport in transports:  # only this loop's: another loop's may name a pid since reused
+        if await _returncode(transport, deadline) is None:
             transport.kill()
+            # close() polls a running child itself, racing asyncio's watcher for its exit status
+            # (which then reports 255): let the watcher reap the killed child first.
+            await _returncode(transport, loop.time() + 1.0)
         transport.close()
     await asyncio.sleep(0)  # let the pipes' close callbacks run
+
+
+async def _returncode(transport: BaseSubprocessTransport, deadline: float) -> int | None:
+    """The process's exit status once asyncio has read it, or None if that has not happened by `deadline`."""
+    while transport.get_returncode() is None and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+    return transport.get_returncode()
 
 
 def serve(command: str, host: str, port: int, public_url: str) -> None:
