@@ -130,6 +130,8 @@ def test_recipe_file_with_an_unknown_field_is_a_run_error(tmp_path):
         ('{"augment": {"erase_area": 0.1}}', "erase_area should be"),
         ('{"network": "resnet"}', "network should be one of vgg, separable"),
         ('{"budget_minutes": 0}', "budget_minutes should be a number of minutes above 0"),
+        ('{"logit_offsets": {"sadness": -0.1}}', "logit_offsets should be an object of class names"),
+        ('{"logit_offsets": {"sad": "less"}}', "logit_offsets should be an object of class names"),
         ("[1, 2]", "not a JSON object: fix the JSON in"),
         ('{"epochs": ', "is unreadable .*: fix the JSON in"),
     ],

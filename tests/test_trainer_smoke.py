@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ from tests.test_trainer_data import make_folder_dataset
 from trainer.augment import AugmentConfig, TrainingBatches, one_hot
 from trainer.cli import main as trainer_main
 from trainer.data import Split, load_dataset
-from trainer.evaluate import evaluate_model
+from trainer.evaluate import evaluate_model, model_probabilities
 from trainer.export import ExportError, export_and_report
 from trainer.noise import camera_noise
 from trainer.recipe import Recipe
@@ -215,6 +216,24 @@ def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):
     mean = classifier.classify(neutral).mean(axis=0)  # as the app classifies: each face and its mirror
     assert list(card.typical_neutral) == list(CLASS_NAMES), "the model's own aim for neutral calibration"
     np.testing.assert_allclose(list(card.typical_neutral.values()), mean, atol=1e-3)
+
+
+def test_the_recipes_logit_offsets_reach_the_exported_model_and_its_card(tiny_run, tmp_path):
+    """An offset on a class's logit multiplies its odds by exp(offset) in the int8 file, and nothing else."""
+    data, run, _, _ = tiny_run
+    base = exported_tiny_model(tiny_run)
+    shifted = RunFolder(tmp_path / "run")
+    shutil.copytree(run.root, shifted.root)
+    recipe = json.loads(shifted.recipe.read_text()) | {"logit_offsets": {"sad": 1.5}}
+    shifted.recipe.write_text(json.dumps(recipe))
+    assert export_and_report(data, shifted, tmp_path / "models", tolerance_points=100.0, tier="teacher") == 0
+    card = read_card(tmp_path / "models" / "emotion.json")
+    assert card.recipe["logit_offsets"] == {"sad": 1.5}
+    faces = data["val"].images
+    before, after = (model_probabilities(path, faces) for path in (base, tmp_path / "models" / "emotion.tflite"))
+    expected = before * np.exp(1.5 * (np.arange(7) == CLASS_NAMES.index("sad")))
+    np.testing.assert_allclose(after, expected / expected.sum(axis=1, keepdims=True), atol=0.03)
+    assert after[:, CLASS_NAMES.index("sad")].mean() > before[:, CLASS_NAMES.index("sad")].mean() + 0.1
 
 
 def test_a_mixed_bfloat16_run_trains_in_bfloat16_and_exports_from_a_float32_copy(tiny_run, tmp_path):

@@ -64,6 +64,19 @@ def _with_clean_batch_norm(model: keras.Model, train: Split, val: Split, seed: i
     return outcome, recomputed if kept else as_trained
 
 
+def offset_logits(model: keras.Model, offsets: dict[str, float]) -> None:
+    """Add the recipe's `logit_offsets` to the bias of the layer named "logits"."""
+    unknown = sorted(set(offsets) - set(CLASS_NAMES))
+    if unknown:
+        known = ", ".join(CLASS_NAMES)
+        raise ExportError(f"logit_offsets names {', '.join(unknown)}, not one of {known}: fix the run's recipe.json")
+    logits = model.get_layer("logits")
+    kernel, bias = logits.get_weights()
+    bias = bias + np.array([offsets.get(name, 0.0) for name in CLASS_NAMES], dtype=bias.dtype)
+    logits.set_weights([kernel, bias])
+    print(f"logits offset at export: {', '.join(f'{name} {value:+g}' for name, value in offsets.items())}")
+
+
 def convert_to_int8(model: keras.Model, calibration: np.ndarray) -> bytes:
     """Softmax-headed model to int8 TFLite taking raw uint8 pixels (scale 1, zero point 0)."""
     import tensorflow as tf
@@ -114,6 +127,9 @@ def export_and_report(
     model = float32_model(recipe, run.best)
     train, val, test = dataset["train"], dataset["val"], dataset["test"]
     batch_norm, val_predictions = _with_clean_batch_norm(model, train, val, recipe.seed)
+    if recipe.logit_offsets:  # after the batch-norm choice, which they would otherwise sway
+        offset_logits(model, recipe.logit_offsets)
+        val_predictions = float_predictions(model, val.images)
     picks = np.random.default_rng(recipe.seed).permutation(len(train))[:CALIBRATION_IMAGES]
     print(terminal_safe(f"converting {run.best} to int8 with {len(picks)} calibration images"))
     tflite = convert_to_int8(model, train.images[picks])

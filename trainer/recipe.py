@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from emojitui.shared.emotions import CLASS_NAMES
 from trainer.augment import AugmentConfig
 from trainer.run_folder import RunError, read_json
 
@@ -53,6 +54,10 @@ class Recipe:
     teacher_shift: int = 2
     augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(erase_probability=0.3, noise=10.0))
     init_from: dict = field(default_factory=dict)  # a fine-tuning run's starting file: lineage for the card
+    # Added to the exported model's logits, class name -> offset (natural log; -0.1 scales that
+    # class's odds by 0.9), never used in training: a prior correction chosen on PublicTest, for the
+    # drift of webcam-like noise towards "sad" that the student inherits from FER-2013.
+    logit_offsets: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """The JSON form written to recipe.json and the card (lists, not tuples)."""
@@ -156,6 +161,10 @@ _FIELD_SHAPES = {
         lambda v: isinstance(v, list | tuple) and all(isinstance(t, str) for t in v),
     ),
     "init_from": ("an object", lambda v: isinstance(v, dict)),
+    "logit_offsets": (
+        f"an object of class names ({', '.join(CLASS_NAMES)}) to numbers",
+        lambda v: isinstance(v, dict) and all(k in CLASS_NAMES and _is_number(o) for k, o in v.items()),
+    ),
 }
 
 
