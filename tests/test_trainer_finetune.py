@@ -132,6 +132,7 @@ def test_recipe_file_with_an_unknown_field_is_a_run_error(tmp_path):
         ('{"budget_minutes": 0}', "budget_minutes should be a number of minutes above 0"),
         ('{"logit_offsets": {"sadness": -0.1}}', "logit_offsets should be an object of class names"),
         ('{"logit_offsets": {"sad": "less"}}', "logit_offsets should be an object of class names"),
+        ('{"logit_offsets": {"sad": NaN}}', "logit_offsets should be an object of class names"),
         ("[1, 2]", "not a JSON object: fix the JSON in"),
         ('{"epochs": ', "is unreadable .*: fix the JSON in"),
     ],

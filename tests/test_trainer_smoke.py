@@ -38,6 +38,7 @@ from trainer.train import (
     replanned_epochs,
     train,
 )
+from trainer.warmstart import folded_weights
 
 TINY = {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "stem": 8, "stages": ((8, 1), (16, 1))}
 
@@ -221,19 +222,22 @@ def test_export_writes_a_model_litert_runs_and_a_card(tiny_run, capsys):
 def test_the_recipes_logit_offsets_reach_the_exported_model_and_its_card(tiny_run, tmp_path):
     """An offset on a class's logit multiplies its odds by exp(offset) in the int8 file, and nothing else."""
     data, run, _, _ = tiny_run
-    base = exported_tiny_model(tiny_run)
+    base, offset = exported_tiny_model(tiny_run), tmp_path / "models" / "emotion.tflite"
     shifted = RunFolder(tmp_path / "run")
     shutil.copytree(run.root, shifted.root)
     recipe = json.loads(shifted.recipe.read_text()) | {"logit_offsets": {"sad": 1.5}}
     shifted.recipe.write_text(json.dumps(recipe))
-    assert export_and_report(data, shifted, tmp_path / "models", tolerance_points=100.0, tier="teacher") == 0
-    card = read_card(tmp_path / "models" / "emotion.json")
+    assert export_and_report(data, shifted, offset.parent, tolerance_points=100.0, tier="teacher") == 0
+    card = read_card(offset.with_suffix(".json"))
     assert card.recipe["logit_offsets"] == {"sad": 1.5}
-    faces = data["val"].images
-    before, after = (model_probabilities(path, faces) for path in (base, tmp_path / "models" / "emotion.tflite"))
+    assert card.data["batch_norm_statistics"].endswith("(before the logit offsets)")
+    assert card.metrics["val_int8_accuracy"] == evaluate_model(offset, data["val"])["accuracy"]
+    before, after = (model_probabilities(path, data["val"].images) for path in (base, offset))
     expected = before * np.exp(1.5 * (np.arange(7) == CLASS_NAMES.index("sad")))
     np.testing.assert_allclose(after, expected / expected.sum(axis=1, keepdims=True), atol=0.03)
     assert after[:, CLASS_NAMES.index("sad")].mean() > before[:, CLASS_NAMES.index("sad")].mean() + 0.1
+    as_trained, taken_back = (folded_weights(path)["logits"][1] for path in (base, offset))
+    np.testing.assert_allclose(taken_back, as_trained, atol=0.01, err_msg="fine-tuning takes the offsets back out")
 
 
 def test_a_mixed_bfloat16_run_trains_in_bfloat16_and_exports_from_a_float32_copy(tiny_run, tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import math
 import subprocess
 import tempfile
 from pathlib import Path
@@ -67,9 +68,11 @@ def _with_clean_batch_norm(model: keras.Model, train: Split, val: Split, seed: i
 def offset_logits(model: keras.Model, offsets: dict[str, float]) -> None:
     """Add the recipe's `logit_offsets` to the bias of the layer named "logits"."""
     unknown = sorted(set(offsets) - set(CLASS_NAMES))
-    if unknown:
-        known = ", ".join(CLASS_NAMES)
-        raise ExportError(f"logit_offsets names {', '.join(unknown)}, not one of {known}: fix the run's recipe.json")
+    if unknown or not all(isinstance(v, int | float) and math.isfinite(v) for v in offsets.values()):
+        raise ExportError(
+            f"logit_offsets should map class names ({', '.join(CLASS_NAMES)}) to finite numbers, "
+            f"not {offsets!r}: fix the run's recipe.json"
+        )
     logits = model.get_layer("logits")
     kernel, bias = logits.get_weights()
     bias = bias + np.array([offsets.get(name, 0.0) for name in CLASS_NAMES], dtype=bias.dtype)
@@ -130,6 +133,7 @@ def export_and_report(
     if recipe.logit_offsets:  # after the batch-norm choice, which they would otherwise sway
         offset_logits(model, recipe.logit_offsets)
         val_predictions = float_predictions(model, val.images)
+        batch_norm += " (before the logit offsets)"
     picks = np.random.default_rng(recipe.seed).permutation(len(train))[:CALIBRATION_IMAGES]
     print(terminal_safe(f"converting {run.best} to int8 with {len(picks)} calibration images"))
     tflite = convert_to_int8(model, train.images[picks])

@@ -6,6 +6,7 @@ The factory's recipes are JSON files in `trainer/recipes/` (teacher, student, st
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -57,7 +58,7 @@ class Recipe:
     # Added to the exported model's logits, class name -> offset (natural log; -0.1 scales that
     # class's odds by 0.9), never used in training: a prior correction chosen on PublicTest, for the
     # drift of webcam-like noise towards "sad" that the student inherits from FER-2013.
-    logit_offsets: dict = field(default_factory=dict)
+    logit_offsets: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """The JSON form written to recipe.json and the card (lists, not tuples)."""
@@ -149,6 +150,10 @@ def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def _is_finite(value: object) -> bool:
+    return _is_number(value) and math.isfinite(value)
+
+
 _FIELD_SHAPES = {
     "stages": (
         "a list of [filters, convolutions] pairs",
@@ -162,8 +167,10 @@ _FIELD_SHAPES = {
     ),
     "init_from": ("an object", lambda v: isinstance(v, dict)),
     "logit_offsets": (
-        f"an object of class names ({', '.join(CLASS_NAMES)}) to numbers",
-        lambda v: isinstance(v, dict) and all(k in CLASS_NAMES and _is_number(o) for k, o in v.items()),
+        f"an object of class names ({', '.join(CLASS_NAMES)}) to finite numbers",
+        lambda v: (
+            isinstance(v, dict) and all(k in CLASS_NAMES and _is_number(o) and math.isfinite(o) for k, o in v.items())
+        ),
     ),
 }
 

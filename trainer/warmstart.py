@@ -20,6 +20,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from emojitui.shared.emotions import CLASS_NAMES
+from emojitui.shared.model_card import ModelCardError, card_path_for, read_card
+
 STAT_IMAGES = 4096
 
 
@@ -54,7 +57,19 @@ def folded_weights(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         # TFLite keeps (out, kh, kw, in) and (out, in); Keras wants (kh, kw, in, out) and (in, out).
         kernel = kernel.transpose(1, 2, 3, 0) if op["op_name"] == "CONV_2D" else kernel.T
         found[name.group(1)] = (kernel, bias)
+    if "logits" in found:  # train on the logits as trained: the export adds its offsets again
+        kernel, bias = found["logits"]
+        found["logits"] = (kernel, bias - exported_offsets(path))
     return found
+
+
+def exported_offsets(path: Path) -> np.ndarray:
+    """The `logit_offsets` the file's export added to its logits (from its card's recipe), in class order."""
+    try:
+        offsets = read_card(card_path_for(path)).recipe.get("logit_offsets") or {}
+    except ModelCardError:
+        offsets = {}  # a file without a readable card: nothing is known to have been added
+    return np.array([float(offsets.get(name, 0.0)) for name in CLASS_NAMES], dtype=np.float32)
 
 
 def _dequantised(interpreter, detail: dict) -> np.ndarray:

@@ -8,9 +8,12 @@ time (`emojitui.sources.lock`), so a second tab shows a message instead of the c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import os
 import re
+import signal
 import tempfile
 from asyncio.base_subprocess import BaseSubprocessTransport
 from pathlib import Path
@@ -62,25 +65,31 @@ async def finish_app_processes(app=None, seconds: float = 10.0) -> None:
     closed, which prints a traceback ("Event loop is closed") when the server stops.
     """
     loop = asyncio.get_running_loop()
+    # Only this loop's transports: another loop's (a closed one's) may name a pid since reused.
     transports = [
         o for o in gc.get_objects() if isinstance(o, BaseSubprocessTransport) and o._loop is loop and not o.is_closing()
     ]
     deadline = loop.time() + seconds
-    for transport in transports:  # only this loop's: another loop's may name a pid since reused
-        if await _returncode(transport, deadline) is None:
-            transport.kill()
-            # close() polls a running child itself, racing asyncio's watcher for its exit status
-            # (which then reports 255): let the watcher reap the killed child first.
-            await _returncode(transport, loop.time() + 1.0)
+    for transport in transports:
+        await _exited(transport, deadline)
+    overdue = [transport for transport in transports if transport.get_returncode() is None]
+    for transport in overdue:
+        # Not transport.kill() or close() on a running child: both poll it first and can take its
+        # exit status from asyncio's watcher, which then reports 255. An exited child keeps its pid
+        # until the watcher reaps it, so the signal cannot reach another process.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(transport.get_pid(), signal.SIGKILL)
+    grace = loop.time() + 1.0
+    for transport in transports:
+        await _exited(transport, grace)
         transport.close()
     await asyncio.sleep(0)  # let the pipes' close callbacks run
 
 
-async def _returncode(transport: BaseSubprocessTransport, deadline: float) -> int | None:
-    """The process's exit status once asyncio has read it, or None if that has not happened by `deadline`."""
+async def _exited(transport: BaseSubprocessTransport, deadline: float) -> None:
+    """Wait until asyncio has read the process's exit status, or until `deadline` (loop time)."""
     while transport.get_returncode() is None and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.01)
-    return transport.get_returncode()
 
 
 def serve(command: str, host: str, port: int, public_url: str) -> None:
