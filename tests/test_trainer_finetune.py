@@ -67,7 +67,7 @@ def test_batch_norm_is_reinflated_from_the_data(exported):
     gamma, _, mean, var = (np.asarray(w) for w in norm.get_weights())
     assert np.allclose(gamma, np.sqrt(var + norm.epsilon)), "inference passes conv + bias through unchanged"
     images = data["train"].images[..., None].astype(np.float32)  # fewer than STAT_IMAGES: all of them
-    inputs = keras.Model(model.input, norm.input).predict(images, verbose=0)
+    inputs = keras.Model(model.input, norm.input).predict(images, verbose=0).astype(np.float32)  # bf16 under "auto"
     np.testing.assert_allclose(mean, inputs.mean(axis=(0, 1, 2)), rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(var, inputs.var(axis=(0, 1, 2)), rtol=1e-3, atol=1e-3)
 
@@ -122,7 +122,8 @@ def test_recipe_file_with_an_unknown_field_is_a_run_error(tmp_path):
         ('{"epochs": "ten"}', "epochs should be a whole number"),
         ('{"epochs": 0}', "epochs should be a whole number of at least 1"),
         ('{"peak_lr": true}', "peak_lr should be a number"),
-        ('{"mixed_precision": 1}', "mixed_precision should be true or false"),
+        ('{"mixed_precision": 1}', 'mixed_precision should be true, false or "auto"'),
+        ('{"mixed_precision": "yes"}', 'mixed_precision should be true, false or "auto"'),
         ('{"stages": 5}', "stages should be a list of"),
         ('{"stages": [[48, 1], [96]]}', "stages should be a list of"),
         ('{"teachers": "x.tflite"}', "teachers should be a list of .tflite paths"),

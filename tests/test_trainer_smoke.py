@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("tensorflow", reason="the training extra is not installed (just setup installs it)")
 
 from emojitui.engine.classifier import ExpressionClassifier
+from emojitui.shared.cpu import CpuInfo
 from emojitui.shared.emotions import CLASS_NAMES
 from emojitui.shared.model_card import read_card
 from tests.conftest import REPO, assert_one_line_error
@@ -37,6 +38,7 @@ from trainer.train import (
     minutes_left,
     replanned_epochs,
     train,
+    with_precision_chosen,
 )
 from trainer.warmstart import folded_weights
 
@@ -260,6 +262,28 @@ def test_a_mixed_bfloat16_run_trains_in_bfloat16_and_exports_from_a_float32_copy
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=0.02)
 
 
+def test_a_bfloat16_checkpoint_exports_as_float32_whatever_its_recipe_says(tiny_run, tmp_path):
+    """A run's recipe said "auto" and this machine would choose otherwise: the checkpoint's own
+    layers decide, so the int8 converter never gets a bfloat16 network."""
+    data, _, _, _ = tiny_run
+    run = RunFolder(tmp_path / "bf16")
+    train(data, Recipe(**(TINY | {"epochs": 1, "mixed_precision": True})), run, resume=False, say=lambda _: None)
+    copy = float32_model(Recipe(**(TINY | {"mixed_precision": False})), run.best)
+    assert {layer.compute_dtype for layer in copy.layers if layer.weights} == {"float32"}
+
+
+def test_auto_precision_is_bfloat16_only_where_the_cpu_has_amx_bf16(tiny_run):
+    amx = CpuInfo("Intel(R) Xeon(R) Processor", frozenset({"avx2", "avx512_bf16", "amx_bf16"}))
+    avx512_bf16 = CpuInfo("AMD EPYC", frozenset({"avx2", "avx512_bf16"}))
+    auto = Recipe(**(TINY | {"mixed_precision": "auto"}))
+    assert with_precision_chosen(auto, amx).mixed_precision is True
+    assert with_precision_chosen(auto, avx512_bf16).mixed_precision is False, "at most 1.2x there: float32"
+    assert with_precision_chosen(Recipe(mixed_precision=False), amx).mixed_precision is False, "the recipe's word"
+    assert with_precision_chosen(Recipe(mixed_precision=True), avx512_bf16).mixed_precision is True
+    _, run, _, _ = tiny_run  # a run started from "auto" (the default) wrote what this machine chose
+    assert read_json(run.recipe)["mixed_precision"] is with_precision_chosen(auto).mixed_precision
+
+
 def test_export_over_a_better_model_says_so_and_how_to_get_it_back(tiny_run, tmp_path, capsys, model_path):
     """A short trial exported into `models/` replaces the shipped model; the user is told, not left to find out."""
     data, run, _, _ = tiny_run
@@ -340,6 +364,15 @@ def test_export_without_a_trained_model_says_so_on_stderr(tiny_run, capsys, tmp_
     assert trainer_main(["export", *data, "--out", str(tmp_path / "none"), "--models", str(tmp_path / "m")]) == 2
     captured = capsys.readouterr()
     assert "no trained model" in captured.err and "no trained model" not in captured.out
+
+
+def test_cost_measures_the_float32_networks_int8_file_whatever_the_precision(tmp_path):
+    """`trainer cost` converts as export does, from float32: a bfloat16 recipe costs the same."""
+    from trainer.cost import measure
+
+    as_trained = {mixed: measure(Recipe(**(TINY | {"mixed_precision": mixed})), repeats=5) for mixed in (False, True)}
+    assert as_trained[True]["file_bytes"] == as_trained[False]["file_bytes"] > 0
+    assert as_trained[True]["multiply_adds"] == as_trained[False]["multiply_adds"] > 0
 
 
 def test_a_trainer_error_is_one_line_without_tensorflows_start_up_lines():

@@ -7,6 +7,7 @@ was learnt, so a shape can be chosen for a CPU in a minute instead of after hour
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -18,10 +19,10 @@ from trainer.recipe import Recipe
 def measure(recipe: Recipe, repeats: int = 300) -> dict:
     """MACs, parameters, int8 bytes and median latency (ms) of the recipe's network."""
     from trainer.export import convert_to_int8, median_latency_ms
+    from trainer.model import multiply_adds
     from trainer.train import recipe_model
 
-    model = recipe_model(recipe)
-    from trainer.model import multiply_adds
+    model = recipe_model(dataclasses.replace(recipe, mixed_precision=False))  # float32, as export converts
 
     calibration = np.random.default_rng(0).integers(0, 256, (64, 48, 48)).astype(np.uint8)
     tflite = convert_to_int8(model, calibration)

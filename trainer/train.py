@@ -24,6 +24,7 @@ import keras
 import numpy as np
 
 from emojitui.shared.atomic import write_text_atomic
+from emojitui.shared.cpu import CpuInfo, read_cpu_info
 from emojitui.shared.emotions import CLASS_NAMES
 from trainer.allocator import allocator_in_use
 from trainer.augment import TrainingBatches, balanced_class_weights, one_hot
@@ -81,6 +82,7 @@ def train(
         for stale in (run.last, run.best, run.state, run.log):
             stale.unlink(missing_ok=True)
         recipe = dataclasses.replace(recipe, init_from=describe_origin(init_from) if init_from is not None else {})
+        recipe = with_precision_chosen(recipe)  # recipe.json and the card say which, not "auto"
         asked = recipe.epochs
         recipe = fitted_to_budget(recipe, dataset, steps_per_epoch, name, say)
         replan = Replan(after=max(2, recipe.warmup_epochs), most=asked, steps_per_epoch=steps_per_epoch)
@@ -114,7 +116,8 @@ def train(
     val_y = one_hot(val.labels, len(CLASS_NAMES))
     say(
         f"training {multiply_adds(model) / 1e6:.1f}M multiply-adds, {model.count_params():,} parameters, "
-        f"{len(train_split):,} train / {len(val):,} val images, up to {recipe.epochs} epochs, {allocator_in_use()}"
+        f"{len(train_split):,} train / {len(val):,} val images, up to {recipe.epochs} epochs, {allocator_in_use()}, "
+        f"{precision_of(model)}"
     )
     progress = EpochRecorder(run, state, recipe, say, deadline, replan)
     progress.set_model(model)
@@ -200,10 +203,27 @@ def describe_origin(checkpoint: Path) -> dict:
     return origin
 
 
+def with_precision_chosen(recipe: Recipe, cpu: CpuInfo | None = None) -> Recipe:
+    """`"mixed_precision": "auto"` made true or false for this machine (`cpu`: this one's when not
+    given): bfloat16 where TensorFlow trains on a CPU with AMX-BF16, 1.7-2.2x a step there; float32
+    elsewhere, where it was at most 1.2x (docs/model-history.md, Precision)."""
+    if recipe.mixed_precision != "auto":
+        return recipe
+    cpu = read_cpu_info() if cpu is None else cpu
+    pays = keras.backend.backend() == "tensorflow" and cpu is not None and "amx_bf16" in cpu.flags
+    return dataclasses.replace(recipe, mixed_precision=pays)
+
+
+def precision_of(model: keras.Model) -> str:
+    """How a model computes, for the run's first line: "mixed bfloat16" or "float32"."""
+    return "mixed bfloat16" if any(layer.compute_dtype == "bfloat16" for layer in model.layers) else "float32"
+
+
 def recipe_model(recipe: Recipe) -> keras.Model:
     """The recipe's network, uncompiled, in bfloat16 compute when the recipe asks for it."""
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_bfloat16" if recipe.mixed_precision else "float32")
+    mixed = with_precision_chosen(recipe).mixed_precision
+    keras.config.set_dtype_policy("mixed_bfloat16" if mixed else "float32")
     try:
         return build_model(
             recipe.stages,
@@ -218,12 +238,14 @@ def recipe_model(recipe: Recipe) -> keras.Model:
 
 
 def float32_model(recipe: Recipe, checkpoint: Path) -> keras.Model:
-    """A checkpoint as a float32 network: what the int8 converter and float evaluation need."""
+    """A checkpoint as a float32 network: what the int8 converter and float evaluation need.
+    Whatever the recipe says, the checkpoint's own layers tell how it was trained."""
     try:
-        if not recipe.mixed_precision:
-            return keras.models.load_model(checkpoint)
+        trained = keras.models.load_model(checkpoint)
+        if precision_of(trained) == "float32":
+            return trained
         model = recipe_model(dataclasses.replace(recipe, mixed_precision=False))
-        model.load_weights(checkpoint)  # the weights are float32 in either policy
+        model.set_weights(trained.get_weights())  # the weights are float32 in either policy
     except ValueError:  # not a .keras file (Keras then says "File not found"), or another network's
         raise RunError(
             f"{checkpoint} is not a model of this run's recipe that Keras can load: train the run again "

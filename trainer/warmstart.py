@@ -123,6 +123,7 @@ def load_into(model: keras.Model, source: Path | dict[str, tuple[np.ndarray, np.
     sample = images[: min(len(images), STAT_IMAGES)][..., None].astype(np.float32)
     outputs = probe.predict(sample, batch_size=256, verbose=0)
     for norm, output, bias in zip(norms, outputs, biases, strict=True):
+        output = np.asarray(output, dtype=np.float32)  # bfloat16 from a mixed-precision model: sum in float32
         mean = output.mean(axis=(0, 1, 2))
         var = output.var(axis=(0, 1, 2))
         norm.set_weights([np.sqrt(var + norm.epsilon), mean + bias, mean, var])
