@@ -276,10 +276,11 @@ def test_auto_precision_is_bfloat16_only_where_the_cpu_has_amx_bf16(tiny_run):
     amx = CpuInfo("Intel(R) Xeon(R) Processor", frozenset({"avx2", "avx512_bf16", "amx_bf16"}))
     avx512_bf16 = CpuInfo("AMD EPYC", frozenset({"avx2", "avx512_bf16"}))
     auto = Recipe(**(TINY | {"mixed_precision": "auto"}))
-    assert with_precision_chosen(auto, amx).mixed_precision is True
-    assert with_precision_chosen(auto, avx512_bf16).mixed_precision is False, "at most 1.2x there: float32"
+    assert with_precision_chosen(auto, amx, backend="tensorflow").mixed_precision is True
+    assert with_precision_chosen(auto, avx512_bf16, backend="tensorflow").mixed_precision is False, "1.2x at most"
     assert with_precision_chosen(Recipe(mixed_precision=False), amx).mixed_precision is False, "the recipe's word"
     assert with_precision_chosen(Recipe(mixed_precision=True), avx512_bf16).mixed_precision is True
+    assert with_precision_chosen(auto, amx, backend="jax").mixed_precision is False, "the GPU's runs: float32"
     _, run, _, _ = tiny_run  # a run started from "auto" (the default) wrote what this machine chose
     assert read_json(run.recipe)["mixed_precision"] is with_precision_chosen(auto).mixed_precision
 

@@ -77,6 +77,9 @@ def train(
             raise RunError(f"cannot resume from {run.last} ({exc}): pass --fresh to start over") from None
         set_decay_length(model, recipe, steps_per_epoch)  # a kill right after a refit: the checkpoint's is older
         say(f"resuming {run.root} after epoch {state['epoch']} (best val {state['best_val']:.4f})")
+        chosen = "mixed bfloat16" if with_precision_chosen(Recipe()).mixed_precision else "float32"
+        if precision_of(model) != chosen:
+            say(f"  kept in {precision_of(model)}, as it began; this machine would choose {chosen} (--fresh: over)")
     else:
         keras.utils.set_random_seed(recipe.seed)
         for stale in (run.last, run.best, run.state, run.log):
@@ -203,15 +206,24 @@ def describe_origin(checkpoint: Path) -> dict:
     return origin
 
 
-def with_precision_chosen(recipe: Recipe, cpu: CpuInfo | None = None) -> Recipe:
-    """`"mixed_precision": "auto"` made true or false for this machine (`cpu`: this one's when not
-    given): bfloat16 where TensorFlow trains on a CPU with AMX-BF16, 1.7-2.2x a step there; float32
-    elsewhere, where it was at most 1.2x (docs/model-history.md, Precision)."""
+def with_precision_chosen(recipe: Recipe, cpu: CpuInfo | None = None, backend: str | None = None) -> Recipe:
+    """`"mixed_precision": "auto"` made true or false for this machine (`cpu`, `backend`: this
+    one's when not given): bfloat16 where TensorFlow trains on a CPU with AMX-BF16, 1.7-2.2x a step
+    there; float32 elsewhere, where it was at most 1.2x, and on a GPU, where the runs measured were
+    float32 (docs/model-history.md, Precision)."""
     if recipe.mixed_precision != "auto":
         return recipe
-    cpu = read_cpu_info() if cpu is None else cpu
-    pays = keras.backend.backend() == "tensorflow" and cpu is not None and "amx_bf16" in cpu.flags
-    return dataclasses.replace(recipe, mixed_precision=pays)
+    on_cpu = (backend or keras.backend.backend()) == "tensorflow" and not _tensorflow_sees_a_gpu()
+    cpu = read_cpu_info() if cpu is None and on_cpu else cpu
+    return dataclasses.replace(recipe, mixed_precision=on_cpu and cpu is not None and "amx_bf16" in cpu.flags)
+
+
+def _tensorflow_sees_a_gpu() -> bool:
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def precision_of(model: keras.Model) -> str:
