@@ -79,7 +79,7 @@ def train(
         say(f"resuming {run.root} after epoch {state['epoch']} (best val {state['best_val']:.4f})")
         chosen = "mixed bfloat16" if with_precision_chosen(Recipe()).mixed_precision else "float32"
         if precision_of(model) != chosen:
-            say(f"  kept in {precision_of(model)}, as it began; this machine would choose {chosen} (--fresh: over)")
+            say(f"  in {precision_of(model)} as it began; this machine would choose {chosen} for a new run")
     else:
         keras.utils.set_random_seed(recipe.seed)
         for stale in (run.last, run.best, run.state, run.log):
