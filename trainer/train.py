@@ -227,7 +227,7 @@ def _tensorflow_sees_a_gpu() -> bool:
 
 
 def precision_of(model: keras.Model) -> str:
-    """How a model computes, for the run's first line: "mixed bfloat16" or "float32"."""
+    """How a model computes, for the run's `training ...` line: "mixed bfloat16" or "float32"."""
     return "mixed bfloat16" if any(layer.compute_dtype == "bfloat16" for layer in model.layers) else "float32"
 
 
