@@ -93,6 +93,8 @@ async def test_the_app_draws_the_demo_as_pictures(engine, protocol, capfd):
         await wait_for(pilot, lambda: picture.image.tobytes() != first.tobytes())  # the demo plays on
         assert picture.size.width >= 70 and picture.size.height >= 25, "it fills the large preview's panel"
         if protocol == "sixel":  # the picture's lines carry the sixel data (a DCS sequence)
+            # textual-image recomposes on each new frame (its child removed, a new one mounted): wait for one
+            await wait_for(pilot, lambda: len(picture.children) == 1 and picture.children[0].size.area > 0)
             (encoder,) = picture.children
             lines = encoder.render_lines(Region(0, 0, *encoder.size))
             assert any(segment.text.startswith("\x1bP") for line in lines for segment in line)
