@@ -25,7 +25,8 @@ def recompute_batch_norm(model: keras.Model, images: np.ndarray) -> None:
     for layer in model.layers:
         if not isinstance(layer, keras.layers.BatchNormalization):
             continue
-        inputs = keras.Model(model.input, layer.input).predict(batch, batch_size=256, verbose=0).astype(np.float32)
+        inputs = keras.Model(model.input, layer.input).predict(batch, batch_size=256, verbose=0)
+        inputs = np.asarray(inputs, dtype=np.float32)  # no copy when float32 already (export's model is)
         axes = tuple(range(inputs.ndim - 1))
         layer.moving_mean.assign(inputs.mean(axis=axes))
         layer.moving_variance.assign(inputs.var(axis=axes))
