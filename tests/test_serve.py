@@ -306,3 +306,51 @@ def test_a_killed_app_process_reports_its_kill_every_time():
         return [await process.wait() for process in processes]
 
     assert [asyncio.run(killed_tabs(10)) for _ in range(10)] == [[-9] * 10] * 10
+
+
+# --- who may connect --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("http://127.0.0.1:8000", True),
+        ("http://localhost:9000", True),  # an ssh -L tunnel on another local port
+        ("http://[::1]:8000", True),
+        ("https://pi.example:8443", True),  # the --public-url below
+        ("https://evil.example", False),
+        ("http://pi.example:8443", False),  # the same host, another scheme
+        ("null", False),  # a sandboxed frame or a file:// page
+        (None, False),
+    ],
+)
+def test_only_the_servers_own_page_or_this_machine_may_start_the_app(origin, allowed):
+    from emojitui.ui.serve import origin_allowed
+
+    assert origin_allowed(origin, "https://pi.example:8443") is allowed
+
+
+def test_a_websocket_from_another_site_is_refused_and_the_servers_own_page_connects(data_dir):
+    """Browsers let any site open a websocket to 127.0.0.1; the server refuses all but its own page."""
+    aiohttp = pytest.importorskip("aiohttp")
+    port = _free_port()
+    server = _serve(port, "--source", "demo")
+
+    async def handshake(origin: str) -> int:
+        async with aiohttp.ClientSession() as client:
+            try:
+                async with client.ws_connect(f"ws://127.0.0.1:{port}/ws", headers={"Origin": origin}) as socket_:
+                    await socket_.close()
+                    return 101
+            except aiohttp.WSServerHandshakeError as refused:
+                return refused.status
+
+    try:
+        _wait_for_port(port, server)
+        assert asyncio.run(handshake("https://evil.example")) == 403
+        assert asyncio.run(handshake(f"http://127.0.0.1:{port}")) == 101
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert "emojitui: refused a connection from https://evil.example: open http://127.0.0.1:" in output
+    assert "Traceback" not in output

@@ -3,6 +3,11 @@
 Each browser tab starts its own `emojitui` process with the options given to `serve`; the page
 is xterm.js talking to that process over a websocket. A camera is held by one process at a
 time (`emojitui.sources.lock`), so a second tab shows a message instead of the camera.
+
+Browsers let any web page open a websocket to 127.0.0.1, and textual-serve checks nothing, so a
+site visited while `serve` runs could start the app and read the camera's picture. The websocket
+is therefore refused unless the browser says (`Origin`) the page came from this server, or from
+this machine (an `ssh -L` tunnel may use another port).
 """
 
 from __future__ import annotations
@@ -14,12 +19,17 @@ import logging
 import os
 import re
 import signal
+import sys
 import tempfile
 from asyncio.base_subprocess import BaseSubprocessTransport
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import textual_serve
+from aiohttp import web
 from textual_serve.server import Server
+
+from emojitui.shared.output import terminal_safe
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -36,6 +46,18 @@ def local_templates(folder: Path) -> Path:
     return folder
 
 
+def origin_allowed(origin: str | None, public_url: str) -> bool:
+    """Whether a websocket from a page of `origin` may start the app: the page is this server's
+    own (`public_url`) or is on this machine; no Origin at all (not a browser) is refused too."""
+    if not origin:
+        return False
+    page = urlsplit(origin)
+    if page.hostname in LOCAL_HOSTS:
+        return True
+    own = urlsplit(public_url)
+    return (page.scheme, page.netloc.lower()) == (own.scheme, own.netloc.lower())
+
+
 class AppServer(Server):
     """textual-serve's server, saying in one line where it serves, without its banner, and with a
     page that loads nothing from other hosts."""
@@ -50,6 +72,18 @@ class AppServer(Server):
 
     async def on_startup(self, app) -> None:
         print(f"emojitui: serving on {self.public_url} (Ctrl+C to stop)", flush=True)
+
+    async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        if not origin_allowed(origin, self.public_url):
+            print(
+                f"emojitui: refused a connection from {terminal_safe(origin or 'a client with no Origin')}: "
+                f"open {self.public_url}, or pass --public-url with the address browsers use",
+                file=sys.stderr,
+                flush=True,
+            )
+            raise web.HTTPForbidden(text=f"emojitui serves only its own page: open {self.public_url}")
+        return await super().handle_websocket(request)
 
     async def _make_app(self):
         app = await super()._make_app()
