@@ -152,6 +152,13 @@ def check_output(path: Path) -> None:
         raise UserError(f"cannot write {path}: the folder {folder} is not writable")
 
 
+def _not_written(message: str) -> UserError:
+    """A file the disk did not take: exit 1, as for a full stdout (bad input is 2)."""
+    problem = UserError(message)
+    problem.exit_code = 1
+    return problem
+
+
 class _Output:
     """The output file, written under a temporary name in its folder and renamed at the end."""
 
@@ -166,6 +173,7 @@ class _Output:
         os.close(handle)
         self.temporary = Path(temporary)
         self.frames: list[np.ndarray] = []
+        self.written = 0
         self.writer: cv2.VideoWriter | None = None
         if self.suffix in VIDEO_CODECS:
             try:
@@ -187,11 +195,14 @@ class _Output:
             self.writer.write(image)
         else:
             self.frames.append(image)
+        self.written += 1
 
     def finish(self) -> None:
-        """Close the file and rename it over the output name."""
+        """Close the file, check it reads back whole, and rename it over the output name."""
         if self.writer is not None:
             self.writer.release()
+            if self.written and self._frames_readable() < self.written:
+                raise _not_written(f"could not write all of {self.path} (the disk may be full): free some space")
         else:
             animation = cv2.Animation()
             animation.frames = self.frames
@@ -203,9 +214,22 @@ class _Output:
             if not ok:
                 raise UserError(f"could not encode {self.path} as GIF")
         if not self.temporary.is_file() or self.temporary.stat().st_size == 0:
-            raise UserError(f"could not write {self.path} (the disk may be full)")
+            raise _not_written(f"could not write {self.path} (the disk may be full): free some space")
         os.chmod(self.temporary, file_mode())  # mkstemp makes 0600; give what open() would
         os.replace(self.temporary, self.path)
+
+    def _frames_readable(self) -> int:
+        """How many frames the written file gives back: OpenCV's writer drops a failed write (a full
+        disk, a file-size limit) without a word, and the file is then cut short or unreadable."""
+        with quiet_native_stderr():  # FFmpeg's own complaint about a broken file
+            capture = cv2.VideoCapture(str(self.temporary))
+            try:
+                count = 0
+                while capture.isOpened() and capture.grab():
+                    count += 1
+                return count
+            finally:
+                capture.release()
 
     def discard(self) -> None:
         if self.writer is not None:

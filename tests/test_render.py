@@ -166,3 +166,26 @@ def test_ctrl_c_mid_render_leaves_no_file(tmp_path):
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert not out.exists() and not leftovers(tmp_path, "out.mp4")
+
+
+def test_a_file_the_disk_would_not_take_is_an_error_and_no_file():
+    """OpenCV's video writer drops failed writes silently; a file-size limit stands in for a full
+    disk (Python ignores SIGXFSZ, so each write past it fails with EFBIG). Before the check the
+    render said "wrote ..." and left a 16 KiB .mp4 that no player opens."""
+    import resource
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = os.path.join(folder, "out.mp4")
+        limit = 16 * 1024
+        result = subprocess.run(
+            [sys.executable, "-m", "emojitui", "render", "demo", "-o", out, "--seconds", "1", "--quiet"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)),
+        )
+        assert_one_line_error(result, "could not write all of", "disk may be full")
+        assert result.returncode == 1
+        assert os.listdir(folder) == [], "neither the output nor its temporary file is left"
