@@ -402,6 +402,13 @@ def _calibrate(args: argparse.Namespace) -> int:
                 after = run.calibration.apply(run.calibration.resting_array)
                 label = engine.labels[int(after.argmax())]
                 output.line(f"{step.note}; now it reads {label} ({after.max() * 100:.0f}%)")
+                if session.calibration_not_saved:
+                    problem = UserError(
+                        f"the calibration was not saved in {store.path.parent} ({session.calibration_not_saved}): "
+                        "set EMOJITUI_DATA_DIR to a folder you can write"
+                    )
+                    problem.exit_code = 1
+                    raise problem
                 return 0
     finally:
         source.close()

@@ -205,6 +205,39 @@ async def test_shift_c_in_the_countdown_cancels_and_c_after_the_end_says_why(eng
         await pilot.press("q")
 
 
+async def test_shift_c_when_the_saved_file_will_not_go_says_so_and_the_app_runs_on(engine, model_path, tmp_path):
+    """From a review: an OSError other than "not found" (a root-owned or read-only data folder)
+    came out of `C` as a traceback and ended the app."""
+    from emojitui.session.session import Session
+    from emojitui.sources import open_source
+    from emojitui.ui.app import EmojiApp
+    from tests.test_ui import wait_for
+
+    photo = cv2.imread(str(RESTS_ANGRY))
+    video = write_video(tmp_path / "rest.avi", [place(photo) for _ in range(45)])
+    store = CalibrationStore(tmp_path / "calibration", model_path)
+    store.path.mkdir(parents=True)  # unlink() of it fails, as it would in a folder the user cannot write
+    app = EmojiApp(Session(engine, calibration_store=store), open_source(str(video)), snapshot_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.faces)
+        await pilot.press("C")
+        errors = [n.message for n in app._notifications if n.title == "calibration" and n.severity == "error"]
+        assert errors and "cannot remove" in errors[-1] and "remove it by hand" in errors[-1]
+        assert app.is_running
+        await pilot.press("q")
+
+
+def test_calibrate_says_so_and_exits_1_when_it_cannot_save(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    env = {"EMOJITUI_DATA_DIR": str(blocked / "data"), "EMOJITUI_MODEL": "accurate"}
+    result = run_cli("calibrate", "--source", str(RESTS_ANGRY), "--countdown", "0.5", env=env)
+    assert result.returncode == 1, result.stderr
+    assert "not saved" in result.stdout and "now it reads" in result.stdout, "the result is still shown"
+    assert "emojitui: the calibration was not saved in" in result.stderr and "EMOJITUI_DATA_DIR" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_with_several_faces_it_applies_to_the_face_it_was_made_on(engine, model_path, tmp_path):
     from emojitui.session.session import Session
     from emojitui.sources import VideoSource

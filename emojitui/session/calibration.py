@@ -58,6 +58,8 @@ class CalibrationStore:
             self.path.unlink()
         except FileNotFoundError:
             return False
+        except OSError as exc:
+            raise UserError(f"cannot remove {self.path} ({exc.strerror or exc}): remove it by hand") from None
         return True
 
 

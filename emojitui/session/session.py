@@ -87,6 +87,7 @@ class Session:
         self.engine = engine
         self.calibration_store = calibration_store  # None: calibrations are not saved
         self.calibration_run: CalibrationRun | None = None
+        self.calibration_not_saved = ""  # why the last calibration could not be saved, if it could not
         self._calibration_for_all = True
         self.history = history if history is not None else SessionHistory(None, 0.0)
         self.live = live  # live sources close at the wall clock, files at their last frame's time
@@ -178,7 +179,8 @@ class Session:
         try:
             path = self.calibration_store.save(run.calibration)
         except OSError as exc:
-            return f"{run.message}; not saved ({exc.strerror or exc})"
+            self.calibration_not_saved = f"{exc.strerror or exc}"
+            return f"{run.message}; not saved ({self.calibration_not_saved})"
         return f"{run.message}; saved to {path}"
 
     def current_summary(self) -> SessionSummary:

@@ -291,10 +291,14 @@ class EmojiApp(App[int]):
 
     def action_clear_calibration(self) -> None:
         running = self.session.calibration_run is not None
-        had = self.session.clear_calibration()
+        try:
+            had = self.session.clear_calibration()
+            said = "calibration cleared" if had else "calibration cancelled" if running else "no calibration to clear"
+            severity = "information"
+        except UserError as problem:  # the saved file would not go; this session's is cleared all the same
+            said, severity = str(problem), "error"
         self._calibration = ""
-        said = "calibration cleared" if had else "calibration cancelled" if running else "no calibration to clear"
-        self.say(said, title="calibration")
+        self.say(said, title="calibration", severity=severity)
         self._refresh_status(0.0, 0.0)
 
     def action_help(self) -> None:
