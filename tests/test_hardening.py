@@ -184,6 +184,15 @@ def test_case5_a_history_line_missing_a_field_is_skipped_and_counted(tmp_path, c
     assert "wrote 1 events" in capsys.readouterr().out
 
 
+def test_case5_a_line_cut_inside_an_emoji_costs_that_line_only(tmp_path, capsys):
+    """A process killed mid-write (or a full disk) can cut the last line inside a 4-byte emoji:
+    the whole file was refused as not UTF-8."""
+    path = history_file(tmp_path, GOOD_EVENT, GOOD_EVENT)
+    path.write_bytes(path.read_bytes() + GOOD_EVENT.encode()[: GOOD_EVENT.encode().index("😄".encode()) + 2])
+    assert main(["history", str(path)]) == 0
+    assert capsys.readouterr().out.startswith(f"{path}: 2 events (1 unreadable line skipped)")
+
+
 def test_case5_a_file_that_is_no_history_is_a_one_line_error(tmp_path):
     path = history_file(tmp_path, "hello", "world")
     assert_one_line_error(run_cli("history", str(path)), "is not an emojitui history file")
@@ -434,3 +443,43 @@ def test_a_folder_image_found_damaged_when_its_turn_comes_is_named_headless(tmp_
     said = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(said) == 1 and said[0].startswith("skipping ") and "b.png" in said[0], result.stderr
     assert "libpng" not in result.stderr
+
+
+# What JSON and TOML decoders raise besides their own DecodeError (from a review, 2026-12-06): a
+# number over Python's 4,300 digits (ValueError), nesting 5,000 deep (RecursionError), a count of
+# Infinity (OverflowError in int()). Each reader must still give its one line.
+HUGE_NUMBER = "9" * 5000
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f'{{"labels": {HUGE_NUMBER}}}',
+        DEEP,
+        '{"labels": ["happy"], "offsets": {"happy": 0}, "resting": {"happy": 1}, '
+        '"frames": Infinity, "damping": 0.7, "model_sha256": ""}',
+        "\xff\xfe not utf-8",
+    ],
+    ids=["huge-number", "deep", "infinity", "not-utf8"],
+)
+def test_case10_what_a_decoder_raises_besides_its_decode_error_is_still_one_line(tmp_path, text):
+    from emojitui.engine.emoji_table import load_emoji_table
+    from emojitui.session.calibration import load_calibration
+    from emojitui.session.history import HistoryLineError, parse_line
+    from emojitui.shared.errors import UserError
+    from emojitui.shared.model_card import ModelCardError, read_card
+
+    path = tmp_path / "file"
+    path.write_bytes(text.encode("latin-1") if text.startswith("\xff") else text.encode())
+    for read, error in ((read_card, ModelCardError), (load_calibration, UserError)):
+        with pytest.raises(error) as raised:
+            read(path)
+        assert "\n" not in str(raised.value)
+    with pytest.raises(HistoryLineError):
+        parse_line(text)
+    toml = tmp_path / "config.toml"
+    toml.write_text(f"a = {HUGE_NUMBER}\n" if "9999" in text else "a = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(UserError) as raised:
+        load_emoji_table(toml, required=True)
+    assert "\n" not in str(raised.value)

@@ -97,7 +97,7 @@ class Calibration:
             calibration = cls(
                 labels, offsets, resting, int(data["frames"]), float(data["damping"]), str(data["model_sha256"])
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:  # Overflow: int(Infinity)
             raise CalibrationError(f"missing or malformed field {exc}") from None
         if not labels or not all(np.isfinite(calibration.offsets)) or not all(np.isfinite(calibration.resting)):
             raise CalibrationError("offsets must be finite numbers, one per class")

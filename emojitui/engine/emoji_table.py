@@ -65,7 +65,7 @@ def load_config(path: Path | None, required: bool = False) -> AppConfig:
         raise UserError(f"config file {path} is not UTF-8 text: save it as UTF-8 TOML") from None
     try:
         raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError, a 5,000-digit number, [[[[... 5,000 deep
         raise UserError(f"config file {path} is not valid TOML ({exc}): fix or remove it") from None
     for name in raw:
         if name not in SECTIONS:

@@ -74,7 +74,7 @@ def load_calibration(path: Path, model_sha256: str = "") -> Calibration:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"calibration file {path} not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8 or JSON, a 5,000-digit number
         reason = exc.strerror if isinstance(exc, OSError) else "not valid JSON"
         raise UserError(f"calibration file {path} cannot be read ({reason}): {hint}") from None
     if not isinstance(data, dict):

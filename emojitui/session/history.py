@@ -177,7 +177,7 @@ def parse_line(line: str) -> dict | None:
         return None
     try:
         record = json.loads(line)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # bad JSON, a 5,000-digit number, [[[[... 5,000 deep
         raise HistoryLineError("not a JSON record (a torn or edited line)") from None
     if not isinstance(record, dict) or not isinstance(record.get("type"), str):
         raise HistoryLineError("not a history record (no `type`)")
@@ -206,16 +206,17 @@ def read_events(path: Path) -> tuple[list[dict], int]:
     """The event records of a history file and how many lines were skipped as unreadable (a torn
     last line from a killed process, an edited line); a file with no history record is an error."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise UserError(
             f"{path} is not a readable history file ({exc}): pass a session-*.jsonl that emojitui wrote"
         ) from None
     events, skipped, records = [], 0, 0
-    for line in text.splitlines():
+    for raw in data.splitlines():  # decoded line by line: a line cut inside an emoji costs that line only
         try:
+            line = raw.decode("utf-8")
             event = parse_line(line)
-        except HistoryLineError:
+        except (UnicodeDecodeError, HistoryLineError):
             skipped += 1
             continue
         records += bool(line.strip())

@@ -166,7 +166,7 @@ def read_card(path: Path) -> ModelCard:
             else (f"cannot be read ({exc.strerror}): check its permissions")
         )
         raise ModelCardError(f"model card {path} {problem}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, a 5,000-digit number, [[[[... 5,000 deep
         raise ModelCardError(
             f"model card {path} is not readable JSON ({exc}): restore the card exported with the model"
         ) from None
