@@ -277,7 +277,9 @@ def _served() -> bool:
 
 
 def _is_camera(spec: str) -> bool:
-    return spec in ("auto", "picamera") or (spec.isascii() and spec.isdigit()) or spec.startswith("/dev/video")
+    from emojitui.sources import names_camera_device
+
+    return spec in ("auto", "picamera") or (spec.isascii() and spec.isdigit()) or names_camera_device(spec)
 
 
 def _serve(args: argparse.Namespace, app_argv: list[str]) -> int:

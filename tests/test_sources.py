@@ -140,6 +140,20 @@ def test_missing_camera_and_picamera_explain_themselves(monkeypatch):
         open_source("picamera")
 
 
+def test_a_stable_camera_name_is_a_camera_and_shares_the_devices_lock(tmp_path):
+    """/dev/v4l/by-id/... and udev links are character devices that read as empty files: they were
+    refused as "empty (0 bytes)". /dev/null stands in for a camera device that gives no frames."""
+    from emojitui.sources.cameras import _device_key
+
+    link = tmp_path / "webcam"
+    link.symlink_to("/dev/null")
+    for spec in ("/dev/null", str(link)):
+        with pytest.raises(CameraUnavailable, match=f"no camera found at {spec}"):
+            open_source(spec)
+    assert _device_key(str(link)) == _device_key("/dev/null") == "null", "one device, one lock"
+    assert _device_key("/dev/video2") == _device_key(2) == "video2"
+
+
 def with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
     """A JPEG with an EXIF APP1 segment holding only the Orientation tag, as phone cameras write."""
     tiff = b"MM\x00\x2a\x00\x00\x00\x08\x00\x01" + struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) + b"\x00" * 4

@@ -30,6 +30,7 @@ __all__ = [
     "SourceError",
     "StillSource",
     "VideoSource",
+    "names_camera_device",
     "open_folder",
     "open_source",
     "parse_resolution",
@@ -48,6 +49,17 @@ def parse_resolution(text: str | None) -> tuple[int, int] | None:
     if not (1 <= width <= 16384 and 1 <= height <= 16384):
         raise UserError(f"resolution {text!r} must be two sizes from 1 to 16384, like 640x480")
     return width, height
+
+
+def names_camera_device(spec: str) -> bool:
+    """/dev/videoN, or any other name of a character device: the stable /dev/v4l/by-id/... and
+    by-path/... links, a udev rule's /dev/webcam (as files they are empty, not videos)."""
+    if spec.startswith("/dev/video"):
+        return True
+    try:
+        return Path(spec).is_char_device()
+    except (OSError, ValueError):  # ValueError: a NUL in the name
+        return False
 
 
 def open_source(
@@ -69,7 +81,7 @@ def open_source(
         path = Path(spec).expanduser()
     except RuntimeError:  # `~someone` with no such user
         path = Path(spec)
-    if spec.startswith("/dev/video"):
+    if names_camera_device(spec):
         return CameraSource(spec, resolution)
     if not path_exists(path, spec):
         raise missing_path(path, spec, "no such file, folder or camera (try 0, a path, picamera or demo)")

@@ -85,8 +85,8 @@ class CameraSource:
 
 
 def _device_key(device: int | str) -> str:
-    """Camera 2 and /dev/video2 are one device, one lock."""
-    return f"video{device}" if isinstance(device, int) else Path(device).name
+    """Camera 2, /dev/video2 and a link to it (/dev/v4l/by-id/...) are one device, one lock."""
+    return f"video{device}" if isinstance(device, int) else Path(device).resolve().name
 
 
 class PiCameraSource:
