@@ -227,6 +227,30 @@ async def test_shift_c_when_the_saved_file_will_not_go_says_so_and_the_app_runs_
         await pilot.press("q")
 
 
+async def test_c_on_a_still_photo_finishes_and_shows_it_and_shift_c_undoes_it(engine, model_path, tmp_path):
+    """From a review: a still is processed once, so the countdown never moved ("relax your face: 3"
+    for good). While calibrating, the photo's repeats are processed; once more when it is made or
+    cleared, so the faces shown follow."""
+    from emojitui.session.session import Session
+    from emojitui.sources import open_source
+    from emojitui.ui.app import EmojiApp
+    from tests.test_ui import wait_for
+
+    store = CalibrationStore(tmp_path / "calibration", model_path)
+    session = Session(engine, calibration_store=store)
+    app = EmojiApp(session, open_source(str(RESTS_ANGRY)), snapshot_dir=tmp_path)
+    app.calibration_countdown = 0.3
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.faces)
+        assert app.faces[0].label in ("angry", "sad")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: engine.calibration is not None and store.path.is_file())
+        await wait_for(pilot, lambda: app.faces and app.faces[0].calibrated and app.faces[0].label == "neutral")
+        await pilot.press("C")
+        await wait_for(pilot, lambda: app.faces and not app.faces[0].calibrated)
+        await pilot.press("q")
+
+
 def test_calibrate_says_so_and_exits_1_when_it_cannot_save(tmp_path):
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")

@@ -133,12 +133,19 @@ class Engine:
         return self._calibration[1] if self._calibration else None
 
     def set_calibration(self, calibration: Calibration | None, face: int | None = None) -> None:
-        """Apply `calibration` to face `face` (None: every face) from the next frame on; None clears it."""
+        """Apply `calibration` to face `face` (None: every face) from the next frame on, whose label then
+        shows at once (its smoothing starts again); None clears it."""
         if calibration is not None and not calibration.fits(self.labels):
             raise CalibrationError(
                 f"the calibration is for classes {list(calibration.labels)}, the model has {self.labels}"
             )
+        before = self._calibration
         self._calibration = (calibration, face) if calibration is not None else None
+        for state in (before, self._calibration):
+            if state is not None:
+                for track, smoother in self._smoothers.items():
+                    if state[1] in (None, track):
+                        smoother.restart()
 
     def _calibrate(self, face: int, probabilities: np.ndarray) -> tuple[np.ndarray, bool]:
         state = self._calibration

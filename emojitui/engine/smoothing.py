@@ -32,13 +32,19 @@ class LabelSmoother:
         self._challenger: int = -1
         self._challenger_since: float = 0.0
 
+    def restart(self) -> None:
+        """Forget the average: the readings' scale changed (a calibration made or cleared), so the
+        next frame is taken as it is and its label shown at once (a still gets no second frame)."""
+        self.probabilities, self._challenger = None, -1
+
     def update(self, probabilities: np.ndarray, now: float) -> tuple[np.ndarray, int, bool]:
         """Fold in one frame's probabilities; returns (smoothed, shown label index, changed)."""
         if self.probabilities is None or self._last_time is None:
+            shown = self.label_index
             self.probabilities = probabilities.astype(np.float32).copy()
             self.label_index = int(np.argmax(probabilities))
             self._last_time = now
-            return self.probabilities, self.label_index, True
+            return self.probabilities, self.label_index, self.label_index != shown
         dt = max(0.0, now - self._last_time)
         self._last_time = now
         tau = self.config.time_constant

@@ -154,6 +154,12 @@ class Session:
             return had
 
     @property
+    def calibrating(self) -> bool:
+        """A calibration is counting down or collecting: it needs frames, a still's repeats too."""
+        run = self.calibration_run
+        return run is not None and not run.finished
+
+    @property
     def calibration_state(self) -> str:
         """For a status bar: the countdown, "calibrating", "CALIBRATED" (with the face when only one), or ""."""
         run = self.calibration_run

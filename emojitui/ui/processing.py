@@ -50,7 +50,9 @@ class ProcessingThread(threading.Thread):
 
     def run(self) -> None:
         last_post = 0.0
-        shown_still: tuple[int, bool] | None = None  # a still is processed once, not at the source's frame rate
+        # A still is processed once, not at the source's frame rate: again when it is mirrored or the
+        # calibration changes (made, cleared), and on every repeat while a calibration needs frames.
+        shown_still: tuple[int, bool, str] | None = None
         try:
             while not self._stopping.is_set():
                 if self.paused.is_set():
@@ -63,14 +65,16 @@ class ProcessingThread(threading.Thread):
                         return
                     continue
                 if frame.still is not None:
-                    if (frame.still, frame.mirrored) == shown_still:
+                    still = (frame.still, frame.mirrored, self.session.calibration_state)
+                    if still == shown_still and not self.session.calibrating:
                         continue
-                    shown_still = (frame.still, frame.mirrored)
+                    shown_still = still
                 result = self.session.process(frame)
                 fps = self.rate.tick(time.monotonic())
                 self.latency_ms += 0.1 * (result.stages_ms["total"] - self.latency_ms)
                 now = time.monotonic()
-                if now - last_post >= self.interval or result.events or result.note:
+                # a still's frame may be the last for a long time: it is always shown
+                if now - last_post >= self.interval or result.events or result.note or frame.still is not None:
                     last_post = now
                     self.post(self._update(result, fps))
         except Exception as exc:
