@@ -33,11 +33,36 @@ def test_snapshot_draws_emoji_over_each_face_and_writes_probabilities(engine, tm
 
 def test_snapshots_in_the_same_millisecond_each_keep_their_file(tmp_path):
     """From the TUI audit: `s` pressed fast gave ten "saved" messages and nine files."""
-    from emojitui.session.snapshot import claim_name
+    from emojitui.session.snapshot import snapshot_names
+    from emojitui.shared.atomic import write_bytes_new
 
-    names = [claim_name(tmp_path / "snaps", "20261204-221500-123") for _ in range(3)]
+    folder = tmp_path / "snaps"
+    names = [write_bytes_new(snapshot_names(folder, "20261204-221500-123"), b"png %d" % n) for n in range(3)]
     assert [n.name for n in names] == [
         "emojitui-20261204-221500-123.png",
         "emojitui-20261204-221500-123-2.png",
         "emojitui-20261204-221500-123-3.png",
     ]
+    assert [n.read_bytes() for n in names] == [b"png 0", b"png 1", b"png 2"], "none replaced another"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(n.name for n in names), "no temporary file left"
+
+
+def test_a_snapshot_name_appears_only_with_its_whole_file(tmp_path, monkeypatch):
+    """The name was claimed by creating it empty, then written: a kill in between left a 0-byte
+    PNG. Now the name is a link to the written file, so a failure before it leaves nothing."""
+    import os
+
+    from emojitui.session.snapshot import snapshot_names
+    from emojitui.shared import atomic
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "fsync", full_disk)  # the write fails before any name is given
+    try:
+        atomic.write_bytes_new(snapshot_names(tmp_path, "20261204-221500-123"), b"png")
+    except OSError:
+        pass
+    else:
+        raise AssertionError("the failed write was not reported")
+    assert os.listdir(tmp_path) == []

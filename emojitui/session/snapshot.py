@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -14,7 +14,7 @@ import numpy as np
 
 from emojitui.engine.engine import FaceResult
 from emojitui.session.overlay import draw_faces
-from emojitui.shared.atomic import write_bytes_atomic, write_text_atomic
+from emojitui.shared.atomic import write_bytes_new, write_text_atomic
 from emojitui.shared.errors import UserError
 
 
@@ -32,10 +32,8 @@ def save_snapshot(
     ok, encoded = cv2.imencode(".png", draw_faces(image, faces))
     if not ok:
         raise UserError("could not encode the snapshot as PNG")
-    png = None
     try:
-        png = claim_name(folder, stamp)
-        write_bytes_atomic(png, encoded.tobytes())
+        png = write_bytes_new(snapshot_names(folder, stamp), encoded.tobytes())
         sidecar = {
             "image": png.name,
             "time": dt.datetime.now().astimezone().isoformat(timespec="milliseconds"),
@@ -45,22 +43,14 @@ def save_snapshot(
         }
         write_text_atomic(png.with_suffix(".json"), json.dumps(sidecar, indent=2, ensure_ascii=False) + "\n")
     except OSError as exc:
-        if png is not None and png.is_file() and png.stat().st_size == 0:  # the claim, never written
-            png.unlink()
         problem = "a file, not a folder" if folder.is_file() else exc.strerror
         raise UserError(f"could not write the snapshot to {folder} ({problem}): {remedy}") from None
     return png
 
 
-def claim_name(folder: Path, stamp: str) -> Path:
-    """A PNG name no snapshot has yet, reserved by creating it empty (O_EXCL): snapshots taken in
-    the same millisecond (`s` pressed fast, each saved on its own thread) each keep their file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for number in itertools.count(1):
-        png = folder / (f"emojitui-{stamp}.png" if number == 1 else f"emojitui-{stamp}-{number}.png")
-        try:
-            os.close(os.open(png, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-        except FileExistsError:
-            continue
-        return png
-    raise AssertionError("unreachable")
+def snapshot_names(folder: Path, stamp: str) -> Iterator[Path]:
+    """`emojitui-<stamp>.png`, then `-2`, `-3`...: snapshots taken in the same millisecond (`s`
+    pressed fast, each saved on its own thread) each keep their file."""
+    yield folder / f"emojitui-{stamp}.png"
+    for number in itertools.count(2):
+        yield folder / f"emojitui-{stamp}-{number}.png"

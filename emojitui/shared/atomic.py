@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 # Read once at import: os.umask can only be read by setting it, which is not safe while threads write.
@@ -34,3 +36,28 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_new(paths: Iterable[Path], data: bytes) -> Path:
+    """Write `data` under the first of `paths` (all in one folder) that no file has, and return it:
+    the file appears whole or not at all (a hard link to a written temporary file, which fails if
+    the name is taken meanwhile), and nothing is ever replaced."""
+    paths = iter(paths)
+    first = next(paths)
+    first.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{first.name}.", dir=first.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, file_mode())
+        for path in itertools.chain([first], paths):
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                continue
+            return path
+        raise FileExistsError(f"every name in {first.parent} is taken")
+    finally:
+        Path(tmp).unlink(missing_ok=True)
