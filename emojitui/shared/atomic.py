@@ -18,8 +18,8 @@ def file_mode() -> int:
     return 0o666 & ~_UMASK
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder, fsync, then rename over `path`."""
+def _written_temporary(path: Path, data: bytes) -> str:
+    """`data` in a new hidden file beside `path`, synced to disk, with the permissions open() would give."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -28,6 +28,16 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, file_mode())  # mkstemp makes 0600; give what open() would, so a strict umask holds
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same folder, fsync, then rename over `path`."""
+    tmp = _written_temporary(path, data)
+    try:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -44,14 +54,8 @@ def write_bytes_new(paths: Iterable[Path], data: bytes) -> Path:
     the name is taken meanwhile), and nothing is ever replaced."""
     paths = iter(paths)
     first = next(paths)
-    first.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{first.name}.", dir=first.parent)
+    tmp = _written_temporary(first, data)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, file_mode())
         for path in itertools.chain([first], paths):
             try:
                 os.link(tmp, path)
