@@ -201,8 +201,6 @@ class _Output:
         """Close the file, check it reads back whole, and rename it over the output name."""
         if self.writer is not None:
             self.writer.release()
-            if self.written and self._frames_readable() < self.written:
-                raise _not_written(f"could not write all of {self.path} (the disk may be full): free some space")
         else:
             animation = cv2.Animation()
             animation.frames = self.frames
@@ -212,14 +210,14 @@ class _Output:
                 ok = cv2.imwriteanimation(str(self.temporary), animation)
             self.frames = []
             if not ok:
-                raise UserError(f"could not encode {self.path} as GIF")
-        if not self.temporary.is_file() or self.temporary.stat().st_size == 0:
-            raise _not_written(f"could not write {self.path} (the disk may be full): free some space")
+                raise _not_written(f"could not write {self.path} as GIF (the disk may be full): free some space")
+        if self._frames_readable() < self.written:
+            raise _not_written(f"could not write all of {self.path} (the disk may be full): free some space")
         os.chmod(self.temporary, file_mode())  # mkstemp makes 0600; give what open() would
         os.replace(self.temporary, self.path)
 
     def _frames_readable(self) -> int:
-        """How many frames the written file gives back: OpenCV's writer drops a failed write (a full
+        """How many frames the written file gives back: OpenCV's writers drop a failed write (a full
         disk, a file-size limit) without a word, and the file is then cut short or unreadable."""
         with quiet_native_stderr():  # FFmpeg's own complaint about a broken file
             capture = cv2.VideoCapture(str(self.temporary))

@@ -312,22 +312,27 @@ def test_a_killed_app_process_reports_its_kill_every_time():
 
 
 @pytest.mark.parametrize(
-    ("origin", "allowed"),
+    ("origin", "host", "everywhere", "allowed"),
     [
-        ("http://127.0.0.1:8000", True),
-        ("http://localhost:9000", True),  # an ssh -L tunnel on another local port
-        ("http://[::1]:8000", True),
-        ("https://pi.example:8443", True),  # the --public-url below
-        ("https://evil.example", False),
-        ("http://pi.example:8443", False),  # the same host, another scheme
-        ("null", False),  # a sandboxed frame or a file:// page
-        (None, False),
+        ("http://127.0.0.1:8000", "127.0.0.1:8000", False, True),  # the page of the default address
+        ("http://localhost:8000", "localhost:8000", False, True),
+        ("http://[::1]:8000", "[::1]:8000", False, True),
+        ("https://pi.example", "proxy.internal:8000", False, True),  # --public-url https://pi.example:443
+        ("http://localhost:3000", "127.0.0.1:8000", False, False),  # another local web app's page
+        ("https://evil.example", "127.0.0.1:8000", False, False),
+        ("http://evil.example:8000", "evil.example:8000", False, False),  # its name pointed at 127.0.0.1
+        ("http://192.168.1.5:8000", "192.168.1.5:8000", True, True),  # --host 0.0.0.0, opened by address
+        ("http://192.168.1.5:8000", "192.168.1.5:8000", False, False),
+        ("http://pi.example", "proxy.internal:8000", False, False),  # the same host, another scheme
+        ("null", "127.0.0.1:8000", False, False),  # a sandboxed frame or a file:// page
+        ("http://[::1", "127.0.0.1:8000", False, False),  # malformed: refused, not a server error
+        (None, "127.0.0.1:8000", False, False),
     ],
 )
-def test_only_the_servers_own_page_or_this_machine_may_start_the_app(origin, allowed):
+def test_only_the_servers_own_page_may_start_the_app(origin, host, everywhere, allowed):
     from emojitui.ui.serve import origin_allowed
 
-    assert origin_allowed(origin, "https://pi.example:8443") is allowed
+    assert origin_allowed(origin, host, "https://pi.example:443", everywhere) is allowed
 
 
 def test_a_websocket_from_another_site_is_refused_and_the_servers_own_page_connects(data_dir):

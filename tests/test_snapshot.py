@@ -47,22 +47,35 @@ def test_snapshots_in_the_same_millisecond_each_keep_their_file(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == sorted(n.name for n in names), "no temporary file left"
 
 
-def test_a_snapshot_name_appears_only_with_its_whole_file(tmp_path, monkeypatch):
+def test_a_snapshot_that_cannot_be_written_leaves_no_file_not_even_an_empty_png(tmp_path, monkeypatch, engine):
     """The name was claimed by creating it empty, then written: a kill in between left a 0-byte
-    PNG. Now the name is a link to the written file, so a failure before it leaves nothing."""
-    import os
+    PNG. Now the name is a link to the written file; a write that fails leaves nothing."""
+    import errno
 
-    from emojitui.session.snapshot import snapshot_names
+    from emojitui.session.snapshot import save_snapshot
     from emojitui.shared import atomic
+    from emojitui.shared.errors import UserError
+
+    image = cv2.imread(str(BUNDLED / "02-obama.jpg"))
+    faces = engine.classify_still(image)
 
     def full_disk(fd: int) -> None:
-        raise OSError(28, "No space left on device")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(atomic.os, "fsync", full_disk)  # the write fails before any name is given
-    try:
-        atomic.write_bytes_new(snapshot_names(tmp_path, "20261204-221500-123"), b"png")
-    except OSError:
-        pass
-    else:
-        raise AssertionError("the failed write was not reported")
-    assert os.listdir(tmp_path) == []
+    with monkeypatch.context() as patch:
+        patch.setattr(atomic.os, "fsync", full_disk)
+        try:
+            save_snapshot(tmp_path, image, faces, engine.labels)
+        except UserError as problem:
+            assert "No space left" in str(problem)
+        else:
+            raise AssertionError("the failed write was not reported")
+    assert list(tmp_path.iterdir()) == []
+
+    def no_hard_links(source, target) -> None:  # FAT on a USB stick, some FUSE and SMB mounts
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(atomic.os, "link", no_hard_links)
+    first, second = (save_snapshot(tmp_path, image, faces, engine.labels) for _ in range(2))
+    assert first != second and cv2.imread(str(first)).shape == image.shape
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".json", ".png", ".png"]

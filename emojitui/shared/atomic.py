@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import tempfile
@@ -49,19 +50,40 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def write_bytes_new(paths: Iterable[Path], data: bytes) -> Path:
-    """Write `data` under the first of `paths` (all in one folder) that no file has, and return it:
-    the file appears whole or not at all (a hard link to a written temporary file, which fails if
-    the name is taken meanwhile), and nothing is ever replaced."""
+    """Write `data` under the first of `paths` (all in one folder) that no file has, and return it;
+    nothing is ever replaced. The file appears whole or not at all: a hard link to a written
+    temporary file, which fails if the name is taken meanwhile. Where the filesystem has no hard
+    links (FAT on a USB stick or SD card, some FUSE and SMB mounts), the name is reserved empty
+    (O_EXCL) and the temporary renamed over it, so only a kill in between leaves an empty file."""
     paths = iter(paths)
     first = next(paths)
     tmp = _written_temporary(first, data)
     try:
         for path in itertools.chain([first], paths):
             try:
-                os.link(tmp, path)
+                if not _linked(tmp, path):
+                    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, file_mode()))
+                    os.replace(tmp, path)
             except FileExistsError:
                 continue
             return path
         raise FileExistsError(f"every name in {first.parent} is taken")
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
+
+
+def _linked(tmp: str, path: Path) -> bool:
+    """Name `tmp`'s file `path` too: True, or False where the filesystem has no hard links
+    (FileExistsError when the name is taken)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in NO_HARD_LINKS:
+            raise
+        return False
+    return True

@@ -81,8 +81,8 @@ def open_source(
         path = Path(spec).expanduser()
     except RuntimeError:  # `~someone` with no such user
         path = Path(spec)
-    if names_camera_device(spec):
-        return CameraSource(spec, resolution)
+    if names_camera_device(str(path)):
+        return CameraSource(str(path), resolution)
     if not path_exists(path, spec):
         raise missing_path(path, spec, "no such file, folder or camera (try 0, a path, picamera or demo)")
     if path.is_dir():

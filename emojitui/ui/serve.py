@@ -6,8 +6,7 @@ time (`emojitui.sources.lock`), so a second tab shows a message instead of the c
 
 Browsers let any web page open a websocket to 127.0.0.1, and textual-serve checks nothing, so a
 site visited while `serve` runs could start the app and read the camera's picture. The websocket
-is therefore refused unless the browser says (`Origin`) the page came from this server, or from
-this machine (an `ssh -L` tunnel may use another port).
+is therefore refused unless the browser says (`Origin`) the page is this server's own.
 """
 
 from __future__ import annotations
@@ -46,16 +45,31 @@ def local_templates(folder: Path) -> Path:
     return folder
 
 
-def origin_allowed(origin: str | None, public_url: str) -> bool:
-    """Whether a websocket from a page of `origin` may start the app: the page is this server's
-    own (`public_url`) or is on this machine; no Origin at all (not a browser) is refused too."""
-    if not origin:
+def origin_allowed(origin: str | None, host: str | None, public_url: str, everywhere: bool = False) -> bool:
+    """Whether a websocket from a page of `origin` (the browser's `Origin` header) may start the app,
+    asked of `host` (the request's `Host`): the page is `public_url`'s, or it is this server's own
+    page under a name of this machine (same origin, so a site cannot pose as it by pointing its own
+    name at 127.0.0.1), or under any name when `everywhere` (listening beyond this machine, which
+    already lets anyone on the network in). No Origin, `null` or a malformed one: refused."""
+    page = _origin_of(origin or "")
+    if page is None:
         return False
-    page = urlsplit(origin)
-    if page.hostname in LOCAL_HOSTS:
+    if page == _origin_of(public_url):
         return True
-    own = urlsplit(public_url)
-    return (page.scheme, page.netloc.lower()) == (own.scheme, own.netloc.lower())
+    asked = _origin_of(f"{page[0]}://{host}") if host else None
+    return page == asked and (everywhere or page[1] in LOCAL_HOSTS)
+
+
+def _origin_of(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) with the scheme's default port filled in, or None when `url` has none."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:  # "http://[::1", a port out of range
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+        return None
+    return parts.scheme, parts.hostname.lower(), port
 
 
 class AppServer(Server):
@@ -75,7 +89,7 @@ class AppServer(Server):
 
     async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
         origin = request.headers.get("Origin")
-        if not origin_allowed(origin, self.public_url):
+        if not origin_allowed(origin, request.headers.get("Host"), self.public_url, self.host not in LOCAL_HOSTS):
             print(
                 f"emojitui: refused a connection from {terminal_safe(origin or 'a client with no Origin')}: "
                 f"open {self.public_url}, or pass --public-url with the address browsers use",
