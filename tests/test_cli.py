@@ -151,7 +151,7 @@ def test_history_command_exports_csv(tmp_path, photos):
     assert rows[0].startswith("time,t,face,emotion") and len(rows) >= 2, "the face's first emotion is an event"
     binary = tmp_path / "binary.jsonl"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    assert_one_line_error(run_cli("history", str(binary)), "not a readable history file")
+    assert_one_line_error(run_cli("history", str(binary)), "is not an emojitui history file")
 
 
 def test_headless_into_a_closed_pipe_stops_quietly():
