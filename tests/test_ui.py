@@ -256,6 +256,8 @@ async def test_a_still_image_is_processed_once_not_at_the_frame_rate(engine, tmp
         assert app.processor.last_result.frame.index == 0, "one still: one pass through the engine"
         assert app.faces[0].label == engine.classify_still(cv2.imread(str(photo)))[0].label
         await pilot.press("q")
+    summary = app.session.summary  # the time it was shown counts, though it was processed once (it said 0 s)
+    assert summary.duration_s >= 12 / 15 and sum(summary.seconds_per_emotion.values()) >= 12 / 15
 
 
 async def test_the_slideshow_detects_each_photo_afresh(engine, tmp_path):

@@ -127,6 +127,13 @@ class Session:
             self.last = SessionFrame(result, events, self._calibration_step(result))
             return self.last
 
+    def shown_again(self, frame: Frame) -> None:
+        """A still's repeat, not processed again: its time counts all the same (the summary's length
+        and each emotion's seconds; a photo looked at for a minute is a minute, not 0 s)."""
+        with self._lock:
+            if self.summary is None:
+                self._last_time = max(self._last_time, frame.time)
+
     # --- neutral calibration ----------------------------------------------------------------
 
     def start_calibration(self, face: int, *, all_faces: bool = True, countdown: float | None = None) -> None:

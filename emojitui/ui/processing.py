@@ -67,6 +67,7 @@ class ProcessingThread(threading.Thread):
                 if frame.still is not None:
                     still = (frame.still, frame.mirrored, self.session.calibration_state)
                     if still == shown_still and not self.session.calibrating:
+                        self.session.shown_again(frame)
                         continue
                     shown_still = still
                 result = self.session.process(frame)
