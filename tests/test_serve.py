@@ -179,7 +179,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-LOCAL_URLS = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:")
+LOCAL_URLS = ("http://127.0.0.1:", "ws://127.0.0.1:", "http://localhost:", "data:", "blob:")
 
 
 def test_the_served_page_links_nothing_on_other_hosts(tmp_path):
@@ -254,7 +254,7 @@ def test_the_app_in_a_browser_shows_its_panels_and_follows_the_video_and_a_secon
                 _wait_for_port(port, server)
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                app = Tab(browser, f"http://127.0.0.1:{ports[0]}/")
+                app = Tab(browser, f"http://localhost:{ports[0]}/")  # as the README's ssh -L has it
                 for title in ("emotion", "probabilities", "session"):
                     app.wait_for(title, 60)
                 app.wait_for(r"\bHAPPY\b", 60)
@@ -316,6 +316,8 @@ def test_a_killed_app_process_reports_its_kill_every_time():
     [
         ("http://127.0.0.1:8000", "127.0.0.1:8000", False, True),  # the page of the default address
         ("http://localhost:8000", "localhost:8000", False, True),
+        ("http://localhost:8000", "127.0.0.1:8000", False, True),  # README's ssh -L: the page at localhost
+        ("http://localhost:8001", "127.0.0.1:8000", False, False),
         ("http://[::1]:8000", "[::1]:8000", False, True),
         ("https://pi.example", "proxy.internal:8000", False, True),  # --public-url https://pi.example:443
         ("http://localhost:3000", "127.0.0.1:8000", False, False),  # another local web app's page

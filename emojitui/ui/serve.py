@@ -48,16 +48,21 @@ def local_templates(folder: Path) -> Path:
 def origin_allowed(origin: str | None, host: str | None, public_url: str, everywhere: bool = False) -> bool:
     """Whether a websocket from a page of `origin` (the browser's `Origin` header) may start the app,
     asked of `host` (the request's `Host`): the page is `public_url`'s, or it is this server's own
-    page under a name of this machine (same origin, so a site cannot pose as it by pointing its own
-    name at 127.0.0.1), or under any name when `everywhere` (listening beyond this machine, which
-    already lets anyone on the network in). No Origin, `null` or a malformed one: refused."""
+    page under a name of this machine (localhost, 127.0.0.1 or ::1 for both, same scheme and port,
+    so a site cannot pose as it by pointing its own name at 127.0.0.1), or under any name when
+    `everywhere` (listening beyond this machine, which already lets anyone on the network in) and
+    the same as `host`. No Origin, `null` or a malformed one: refused."""
     page = _origin_of(origin or "")
     if page is None:
         return False
     if page == _origin_of(public_url):
         return True
     asked = _origin_of(f"{page[0]}://{host}") if host else None
-    return page == asked and (everywhere or page[1] in LOCAL_HOSTS)
+    if asked is None:
+        return False
+    if page[1] in LOCAL_HOSTS and asked[1] in LOCAL_HOSTS:  # localhost, 127.0.0.1 and ::1 are one machine
+        return page[0::2] == asked[0::2]
+    return everywhere and page == asked
 
 
 def _origin_of(url: str) -> tuple[str, str, int] | None:
