@@ -26,7 +26,7 @@ from emojitui.options import (
     check_values,
 )
 from emojitui.shared import collector, locations, output
-from emojitui.shared.errors import UserError
+from emojitui.shared.errors import NotWritten, UserError
 from emojitui.shared.native import screen_apart_from_native_stderr
 from emojitui.shared.signals import QUIT_SIGNALS
 
@@ -104,9 +104,7 @@ def _os_problem(exc: OSError) -> UserError:
     """An OSError met outside the checks that name their path, as a one-line UserError."""
     where = f"{exc.filename}: " if exc.filename else ""
     if exc.errno == errno.ENOSPC:
-        problem = UserError(f"{where}no space left on the device: free some space and run again")
-        problem.exit_code = 1  # as a full stdout
-        return problem
+        return NotWritten(f"{where}no space left on the device: free some space and run again")
     return UserError(f"{where}{exc.strerror or exc}: check the path and its permissions")
 
 
@@ -405,12 +403,10 @@ def _calibrate(args: argparse.Namespace) -> int:
                 label = engine.labels[int(after.argmax())]
                 output.line(f"{step.note}; now it reads {label} ({after.max() * 100:.0f}%)")
                 if session.calibration_not_saved:
-                    problem = UserError(
+                    raise NotWritten(
                         f"the calibration was not saved in {store.path.parent} ({session.calibration_not_saved}): "
                         "set EMOJITUI_DATA_DIR to a folder you can write"
                     )
-                    problem.exit_code = 1
-                    raise problem
                 return 0
     finally:
         source.close()

@@ -41,7 +41,7 @@ from rich.text import Text
 from emojitui.api import Analyzer
 from emojitui.session.overlay import draw_faces
 from emojitui.shared.atomic import file_mode
-from emojitui.shared.errors import UserError
+from emojitui.shared.errors import NotWritten, UserError
 from emojitui.shared.native import quiet_native_stderr
 from emojitui.shared.output import error_line, terminal_safe
 from emojitui.sources import Frame, FrameSource, StillSource
@@ -152,13 +152,6 @@ def check_output(path: Path) -> None:
         raise UserError(f"cannot write {path}: the folder {folder} is not writable")
 
 
-def _not_written(message: str) -> UserError:
-    """A file the disk did not take: exit 1, as for a full stdout (bad input is 2)."""
-    problem = UserError(message)
-    problem.exit_code = 1
-    return problem
-
-
 class _Output:
     """The output file, written under a temporary name in its folder and renamed at the end."""
 
@@ -210,9 +203,9 @@ class _Output:
                 ok = cv2.imwriteanimation(str(self.temporary), animation)
             self.frames = []
             if not ok:
-                raise _not_written(f"could not write {self.path} as GIF (the disk may be full): free some space")
+                raise NotWritten(f"could not write {self.path} as GIF (the disk may be full): free some space")
         if self._frames_readable() < self.written:
-            raise _not_written(f"could not write all of {self.path} (the disk may be full): free some space")
+            raise NotWritten(f"could not write all of {self.path} (the disk may be full): free some space")
         os.chmod(self.temporary, file_mode())  # mkstemp makes 0600; give what open() would
         os.replace(self.temporary, self.path)
 

@@ -80,10 +80,8 @@ def _linked(tmp: str, path: Path) -> bool:
     (FileExistsError when the name is taken)."""
     try:
         os.link(tmp, path)
-    except FileExistsError:
-        raise
     except OSError as exc:
-        if exc.errno not in NO_HARD_LINKS:
+        if exc.errno not in NO_HARD_LINKS:  # FileExistsError (EEXIST) among the rest
             raise
         return False
     return True
